@@ -1,0 +1,1 @@
+"""The AI agent: knowledge base, retrieval, escalation policy, reply providers, Celery tasks."""

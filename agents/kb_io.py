@@ -1,0 +1,128 @@
+"""Knowledge-base import and export: JSONL articles {slug, title, body} and CSV examples text,slug."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from .knowledge import index_rebuild
+from .models import Article, ArticleExample
+from .signals import index_updates_muted
+
+
+class ImportFileError(Exception):
+    """The file is not in the expected format; the message says where."""
+
+
+@dataclass
+class ImportResult:
+    articles_created: int = 0
+    articles_updated: int = 0
+    examples_added: int = 0
+
+
+def _read_articles(path: Path) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as error:
+                raise ImportFileError(f"{path}:{number}: not JSON ({error})") from None
+            if not isinstance(row, dict) or not all(
+                isinstance(row.get(key), str) and row.get(key).strip()
+                for key in ("slug", "title", "body")
+            ):
+                raise ImportFileError(f"{path}:{number}: needs string fields slug, title, body")
+            tags = row.get("tags", [])
+            if not isinstance(tags, list):
+                raise ImportFileError(f"{path}:{number}: tags must be a list")
+            yield row
+
+
+def _read_examples(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"text", "slug"} <= set(reader.fieldnames):
+            raise ImportFileError(f"{path}: the CSV header must have columns text,slug")
+        for number, row in enumerate(reader, start=2):
+            text, slug = (row.get("text") or "").strip(), (row.get("slug") or "").strip()
+            if not text or not slug:
+                raise ImportFileError(f"{path}:{number}: text and slug are required")
+            yield text[:500], slug
+
+
+def kb_import(
+    *, articles_file: Path | None = None, examples_files: Iterable[Path] = (),
+    rebuild: bool = True,
+) -> ImportResult:
+    """Create or update articles and add example questions, then rebuild the index once."""
+    result = ImportResult()
+    articles = list(_read_articles(articles_file)) if articles_file else []
+    examples = [pair for path in examples_files for pair in _read_examples(path)]
+    with transaction.atomic(), index_updates_muted():
+        for row in articles:
+            slug = slugify(row["slug"]) if row["slug"] != slugify(row["slug"]) else row["slug"]
+            _, created = Article.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "title": row["title"].strip()[:200],
+                    "body": row["body"].strip(),
+                    "tags": [str(tag) for tag in row.get("tags", [])],
+                    "is_published": bool(row.get("is_published", True)),
+                },
+            )
+            result.articles_created += created
+            result.articles_updated += not created
+        by_slug = dict(Article.objects.values_list("slug", "pk"))
+        known = set(ArticleExample.objects.values_list("article_id", "text"))
+        new = []
+        for text, slug in examples:
+            article_id = by_slug.get(slug) or by_slug.get(slugify(slug))
+            if article_id is None:
+                raise ImportFileError(f"example {text!r} names unknown article {slug!r}")
+            if (article_id, text) not in known:
+                known.add((article_id, text))
+                new.append(ArticleExample(article_id=article_id, text=text))
+        ArticleExample.objects.bulk_create(new, batch_size=1000)
+        result.examples_added = len(new)
+    if rebuild:
+        index_rebuild()
+    return result
+
+
+def kb_export(*, articles_file: Path, examples_file: Path | None = None) -> int:
+    """Write every article as JSONL (and examples as CSV); return the number of articles."""
+    count = 0
+    with articles_file.open("w", encoding="utf-8") as handle:
+        for article in Article.objects.order_by("slug"):
+            handle.write(
+                json.dumps(
+                    {
+                        "slug": article.slug,
+                        "title": article.title,
+                        "body": article.body,
+                        "tags": article.tags,
+                        "is_published": article.is_published,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+            count += 1
+    if examples_file is not None:
+        with examples_file.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "slug"])
+            for text, slug in ArticleExample.objects.order_by("article__slug", "pk").values_list(
+                "text", "article__slug"
+            ):
+                writer.writerow([text, slug])
+    return count

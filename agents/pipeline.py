@@ -1,0 +1,123 @@
+"""The agent pipeline: memory → knowledge-base search → escalation policy → provider reply."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from supportdesk.conf import app_setting
+
+from . import memory, policy
+from .knowledge import ArticleHit, articles_search
+from .providers import DeltaCallback, ProviderError, ReplyProvider, provider_get
+from .retrieval import DEFAULT_CONFIDENCE_THRESHOLD
+
+logger = logging.getLogger(__name__)
+
+HANDOVER_TEXT = (
+    "I'm not sure I have the right answer for that, so I'm passing your conversation to a "
+    "member of our support team. They'll reply right here as soon as they can."
+)
+HUMAN_REQUESTED_TEXT = (
+    "Of course — I'm connecting you with a member of our support team. They'll reply right "
+    "here as soon as they can."
+)
+UPSET_TEXT = (
+    "I'm sorry about this. I'm bringing in a member of our support team to sort it out with "
+    "you; they'll reply right here as soon as they can."
+)
+
+
+@dataclass
+class AgentReply:
+    content: str
+    sources: list[dict]
+    confidence: float
+    escalate: bool
+    reasons: list[str]
+    query: str
+    provider: str
+    metadata: dict = field(default_factory=dict)
+
+
+def confidence_threshold() -> float:
+    """Return the configured escalation threshold (the retrieval engine's tuned default)."""
+    configured = app_setting("AGENT_CONFIDENCE_THRESHOLD")
+    return float(configured) if configured is not None else DEFAULT_CONFIDENCE_THRESHOLD
+
+
+def _search(question: str, history: list[memory.Turn]) -> tuple[str, list[ArticleHit], bool]:
+    """Search with the question alone, or with the previous question for a follow-up."""
+    hits = articles_search(question)
+    previous = memory.previous_customer_question(history)
+    if previous and memory.is_follow_up(question):
+        combined = f"{previous} {question}"
+        combined_hits = articles_search(combined)
+        if combined_hits and (not hits or combined_hits[0].score >= hits[0].score * 0.8):
+            return combined, combined_hits, True
+    return question, hits, False
+
+
+def reply_compose(
+    *,
+    question: str,
+    history: list[memory.Turn],
+    provider: ReplyProvider | None = None,
+    on_delta: DeltaCallback | None = None,
+) -> AgentReply:
+    """Decide how the AI answers ``question`` given the earlier turns ``history``."""
+    started = time.perf_counter()
+    provider = provider or provider_get()
+    query, hits, used_memory = _search(question, history)
+    confidence = hits[0].score if hits else 0.0
+    unhelpful_feedback = policy.is_unhelpful_feedback(question)
+    decision = policy.escalation_decide(
+        text=question,
+        confidence=confidence,
+        threshold=confidence_threshold(),
+        has_answer=bool(hits),
+        prior_unhelpful_turns=memory.unhelpful_streak(history),
+    )
+    metadata = {
+        "reasons": decision.reasons,
+        "query": query,
+        "used_memory": used_memory,
+        "unhelpful_feedback": unhelpful_feedback,
+        "candidates": [{"slug": h.slug, "score": round(h.score, 4)} for h in hits],
+    }
+    content = ""
+    cited: list[ArticleHit] = []
+    if decision.escalate:
+        if "human_requested" in decision.reasons:
+            content = HUMAN_REQUESTED_TEXT
+        elif "customer_upset" in decision.reasons:
+            content = UPSET_TEXT
+        else:
+            content = HANDOVER_TEXT
+    else:
+        try:
+            composed = provider.compose(
+                question=question, history=history, hits=hits, on_delta=on_delta
+            )
+            content, cited = composed.content, composed.cited
+        except ProviderError as error:
+            logger.warning("Provider %s failed: %s; handing over", provider.name, error)
+            decision = policy.EscalationDecision(True, [*decision.reasons, "provider_failed"])
+            metadata["reasons"] = decision.reasons
+            content = HANDOVER_TEXT
+    metadata["compute_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return AgentReply(
+        content=content,
+        sources=[
+            {"article_id": h.article_id, "title": h.title, "score": round(h.score, 4),
+             "slug": h.slug}
+            for h in cited
+        ],
+        confidence=round(confidence, 4),
+        escalate=decision.escalate,
+        reasons=decision.reasons,
+        query=query,
+        provider=provider.name,
+        metadata=metadata,
+    )

@@ -1,0 +1,1 @@
+"""Messages, live connections, the WebSocket consumers and the customer chat page."""

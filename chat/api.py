@@ -1,0 +1,111 @@
+"""REST endpoints for a session's messages (/api/v1/sessions/{id}/messages/)."""
+
+from __future__ import annotations
+
+import time
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app.authentication import is_staff_request, session_for_request
+from sessions_app.exceptions import SessionClosed
+from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from supportdesk.api import ApiError, Conflict
+from supportdesk.conf import app_setting
+
+from . import selectors, services
+from .exceptions import MessageRejected
+from .models import Message, MessageRole
+from .serializers import MessageCreateSerializer, MessageSerializer, message_payload
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 100
+
+
+class MessageQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    offset = serializers.IntegerField(min_value=0, required=False)
+    after_seq = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class MessageCreateQuerySerializer(serializers.Serializer):
+    wait = serializers.FloatField(min_value=0, max_value=30, required=False, default=0)
+
+
+class MessageWithReplySerializer(MessageSerializer):
+    reply = MessageSerializer(allow_null=True, read_only=True)
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "reply"]
+
+
+def _wait_for_reply(message: Message, timeout: float) -> Message | None:
+    """Poll for the agent's reply to ``message`` for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = Message.objects.select_related("author").filter(in_reply_to=message).first()
+        if reply is not None or time.monotonic() >= deadline:
+            return reply
+        session = SupportSession.objects.only("status", "handled_by").get(pk=message.session_id)
+        if session.status != SessionStatus.OPEN or session.handled_by != HandledBy.AI:
+            return None  # a person answers this one; nothing to wait for
+        time.sleep(0.1)
+
+
+class MessageListApi(APIView):
+    """GET a session's messages in seq order; POST a message into it."""
+
+    permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
+
+    @extend_schema(parameters=[MessageQuerySerializer], responses=MessageSerializer(many=True))
+    def get(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        query = MessageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = selectors.messages_for_session(
+            session_id=session.pk, after_seq=query.validated_data["after_seq"]
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=MessageCreateSerializer,
+        parameters=[
+            OpenApiParameter("wait", float, description="Seconds (≤ 30) to wait for the reply")
+        ],
+        responses={201: MessageWithReplySerializer},
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        query = MessageCreateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if not isinstance(request.data, dict):
+            raise ApiError("invalid_field", "The body must be a JSON object.")
+        payload = MessageCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        staff = is_staff_request(request)
+        try:
+            result = services.message_create(
+                session_id=session.pk,
+                role=MessageRole.AGENT if staff else MessageRole.CUSTOMER,
+                content=payload.validated_data["content"],
+                client_msg_id=payload.validated_data.get("client_msg_id"),
+                author=request.user if staff else None,
+            )
+        except MessageRejected as error:
+            status_code = 413 if error.code == "too_long" else 400
+            raise ApiError(error.code, error.detail, status_code) from None
+        except SessionClosed as error:
+            raise Conflict(error.code, error.detail) from None
+        body = message_payload(result.message)
+        wait = min(query.validated_data["wait"], float(app_setting("API_WAIT_MAX_SECONDS")))
+        if wait > 0:
+            reply = _wait_for_reply(result.message, wait)
+            body["reply"] = message_payload(reply) if reply else None
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)

@@ -1,0 +1,85 @@
+"""Message (the ordered transcript of a session) and Connection (one row per open socket)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class MessageRole(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    ASSISTANT = "assistant", "Assistant"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(
+        "sessions_app.SupportSession", on_delete=models.CASCADE, related_name="messages"
+    )
+    # 1, 2, 3 … per session, allocated under the session's row lock: no gaps, no repeats.
+    seq = models.PositiveIntegerField()
+    role = models.CharField(max_length=16, choices=MessageRole.choices)
+    content = models.TextField()
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    requires_escalation = models.BooleanField(default=False)
+    # Internal notes are for agents only and are never sent to the customer.
+    internal = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # The customer message an assistant (or fallback system) reply answers; unique, so a
+    # retried agent task can never answer the same message twice.
+    in_reply_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="message_unique_seq"),
+            models.UniqueConstraint(
+                fields=["session", "client_msg_id"],
+                condition=models.Q(client_msg_id__isnull=False),
+                name="message_unique_client_msg_id",
+            ),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="message_seq_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.role}: {self.content[:60]}"
+
+
+class ConnectionKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+
+
+class Connection(models.Model):
+    channel_name = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=16, choices=ConnectionKind.choices)
+    session = models.ForeignKey(
+        "sessions_app.SupportSession",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="connections",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-connected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel_name}"

@@ -1,0 +1,67 @@
+"""The one JSON representation of a message, used by REST responses and WebSocket frames."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework import serializers
+
+from sessions_app.serializers import AuthorSerializer
+
+from .models import Message
+
+
+class SourceSerializer(serializers.Serializer):
+    article_id = serializers.IntegerField()
+    title = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    session_id = serializers.UUIDField(read_only=True)
+    author = AuthorSerializer(read_only=True, allow_null=True)
+    sources = SourceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "seq",
+            "session_id",
+            "role",
+            "content",
+            "client_msg_id",
+            "created_at",
+            "sources",
+            "confidence",
+            "requires_escalation",
+            "author",
+        ]
+        read_only_fields = fields
+
+
+class StaffMessageSerializer(MessageSerializer):
+    """Adds what only agents see: internal notes and the agent's decision metadata."""
+
+    in_reply_to = serializers.UUIDField(source="in_reply_to_id", read_only=True, allow_null=True)
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "internal", "metadata", "in_reply_to"]
+        read_only_fields = fields
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    """Input of POST /messages/ (the WebSocket `message` frame carries the same fields)."""
+
+    content = serializers.CharField(trim_whitespace=False, allow_blank=False)
+    client_msg_id = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,64}$", required=False, allow_null=True
+    )
+
+
+def message_payload(message: Message, *, for_staff: bool = False) -> dict:
+    """Return the message as plain JSON-ready data."""
+    serializer = StaffMessageSerializer if for_staff else MessageSerializer
+    # A JSON round trip leaves only plain types, which every channel-layer serializer accepts.
+    return json.loads(json.dumps(serializer(message).data, cls=DjangoJSONEncoder))

@@ -1,0 +1,194 @@
+"""The one path a message takes into the system, and the connection registry's writes.
+
+message_create() is called by the customer WebSocket, the agent console, the REST API and
+Celery tasks alike: persist under the session's row lock (allocating the next seq), then —
+only after commit — broadcast it and, for a customer message the AI should answer, enqueue
+the agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app.exceptions import SessionClosed, SessionNotFound
+from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from supportdesk import realtime
+from supportdesk.conf import app_setting
+
+from .exceptions import MessageRejected, MessageTooLong
+from .models import Connection, ConnectionKind, Message, MessageRole
+from .serializers import message_payload
+
+logger = logging.getLogger(__name__)
+
+# Roles whose content a person typed: the size limit applies to them.
+_HUMAN_ROLES = {MessageRole.CUSTOMER, MessageRole.AGENT}
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    message: Message
+    created: bool  # False when client_msg_id (or in_reply_to) matched a stored message
+
+
+def _validate_content(content: Any, role: str) -> str:
+    if not isinstance(content, str) or not content.strip():
+        raise MessageRejected("content must be a non-empty string")
+    limit = int(app_setting("CHAT_MAX_MESSAGE_CHARS"))
+    if role in _HUMAN_ROLES and len(content) > limit:
+        raise MessageTooLong(f"content is longer than {limit} characters", code="too_long")
+    if "\x00" in content:
+        raise MessageRejected("content must not contain NUL characters")
+    return content
+
+
+def message_create(
+    *,
+    session_id: uuid.UUID | str,
+    role: str,
+    content: str,
+    client_msg_id: str | None = None,
+    author=None,
+    sources: list[dict] | None = None,
+    confidence: float | None = None,
+    requires_escalation: bool = False,
+    in_reply_to_id: uuid.UUID | None = None,
+    internal: bool = False,
+    metadata: dict | None = None,
+) -> MessageResult:
+    """Store a message with the session's next seq, then broadcast it after commit.
+
+    Idempotent: a repeated ``client_msg_id`` (or a second reply to the same message) returns
+    the stored message with ``created=False`` and changes nothing.
+    """
+    content = _validate_content(content, role)
+    with transaction.atomic():
+        try:
+            session = SupportSession.objects.select_for_update().get(pk=session_id)
+        except SupportSession.DoesNotExist:
+            raise SessionNotFound() from None
+
+        if client_msg_id is not None:
+            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
+            if existing is not None:
+                return MessageResult(existing, created=False)
+        if in_reply_to_id is not None:
+            existing = Message.objects.filter(in_reply_to_id=in_reply_to_id).first()
+            if existing is not None:
+                return MessageResult(existing, created=False)
+        if session.status == SessionStatus.CLOSED and role in _HUMAN_ROLES and not internal:
+            raise SessionClosed()
+
+        now = timezone.now()
+        session.last_seq += 1
+        session.last_activity_at = now
+        session.save(update_fields=["last_seq", "last_activity_at"])
+        message = Message.objects.create(
+            session=session,
+            seq=session.last_seq,
+            role=role,
+            content=content,
+            client_msg_id=client_msg_id,
+            author=author,
+            sources=sources or [],
+            confidence=confidence,
+            requires_escalation=requires_escalation,
+            in_reply_to_id=in_reply_to_id,
+            internal=internal,
+            metadata=metadata or {},
+        )
+        answer_with_ai = (
+            role == MessageRole.CUSTOMER
+            and session.status == SessionStatus.OPEN
+            and session.handled_by == HandledBy.AI
+        )
+        transaction.on_commit(lambda: message_broadcast(message=message))
+        if answer_with_ai:
+            transaction.on_commit(lambda: _reply_schedule(message.id))
+    return MessageResult(message, created=True)
+
+
+def message_broadcast(*, message: Message) -> None:
+    """Send a stored message to the sockets that may see it (internal notes: staff only)."""
+    staff_event = {"type": "chat.message", "message": message_payload(message, for_staff=True)}
+    if message.internal:
+        realtime.group_send(realtime.session_staff_group(message.session_id), staff_event)
+    else:
+        realtime.group_send(
+            realtime.session_group(message.session_id),
+            {"type": "chat.message", "message": message_payload(message)},
+        )
+        realtime.group_send(realtime.session_staff_group(message.session_id), staff_event)
+    realtime.group_send(
+        realtime.AGENTS_GROUP,
+        {"type": "inbox.message", "session_id": str(message.session_id), "seq": message.seq},
+    )
+
+
+def _reply_schedule(message_id: uuid.UUID) -> None:
+    # Imported here: agents depends on chat (it answers through message_create), not the
+    # other way round.
+    from agents.services import reply_schedule
+
+    reply_schedule(message_id=message_id)
+
+
+# --- Connection registry --------------------------------------------------------------------
+
+
+def connection_register(
+    *, channel_name: str, kind: str, session_id=None, user_id=None
+) -> Connection:
+    """Record an open, authenticated socket."""
+    now = timezone.now()
+    connection, _ = Connection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={
+            "kind": kind,
+            "session_id": session_id,
+            "user_id": user_id,
+            "last_seen_at": now,
+        },
+    )
+    return connection
+
+
+def connection_heartbeat(*, channel_name: str) -> bool:
+    """Mark a socket as alive now; return False if its row is gone (it was cleaned up)."""
+    return bool(
+        Connection.objects.filter(channel_name=channel_name).update(last_seen_at=timezone.now())
+    )
+
+
+def connection_remove(*, channel_name: str) -> None:
+    """Forget a socket that disconnected."""
+    Connection.objects.filter(channel_name=channel_name).delete()
+
+
+def connections_cleanup_stale(*, stale_after_seconds: float | None = None) -> int:
+    """Delete connections silent for longer than CHAT_STALE_AFTER and tell them to close.
+
+    Returns how many were removed. Each socket gets a `connection.stale` event and closes
+    with 4000 if its process is still alive; if not, the row was all that was left of it.
+    """
+    if stale_after_seconds is None:
+        stale_after_seconds = float(app_setting("CHAT_STALE_AFTER"))
+    cutoff = timezone.now() - timedelta(seconds=stale_after_seconds)
+    stale = list(
+        Connection.objects.filter(last_seen_at__lt=cutoff).values_list("pk", "channel_name")
+    )
+    if not stale:
+        return 0
+    Connection.objects.filter(pk__in=[pk for pk, _ in stale]).delete()
+    for _, channel_name in stale:
+        realtime.channel_send(channel_name, {"type": "connection.stale"})
+    logger.info("Removed %d stale connections", len(stale))
+    return len(stale)
+

@@ -1,0 +1,61 @@
+"""Suite-wide pytest setup: run-mode checks, a fresh channel layer, common fixtures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse to run full-mode tests without real services instead of skipping them."""
+    selected_full = [item for item in items if item.get_closest_marker("full")]
+    if selected_full and settings.EMBEDDED:
+        raise pytest.UsageError(
+            "Full-mode tests need REDIS_URL and DATABASE_URL (PostgreSQL); run them through "
+            "`make test`, which starts the services and sets both."
+        )
+    if selected_full and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        raise pytest.UsageError("Full-mode tests need DATABASE_URL pointing at PostgreSQL.")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test starts with an empty channel layer (in-memory layers keep state per process)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def sql_log():
+    """Record every SQL statement run in any thread (consumers query from worker threads)."""
+    from unittest import mock
+
+    from django.db.backends.utils import CursorWrapper
+
+    statements: list[str] = []
+    real_execute = CursorWrapper.execute
+
+    def execute(self, sql, params=None):
+        statements.append(sql)
+        return real_execute(self, sql, params)
+
+    with mock.patch.object(CursorWrapper, "execute", execute):
+        yield statements

@@ -1,0 +1,1 @@
+"""The support conversation's lifecycle: SupportSession, its services, selectors and admin."""

@@ -1,0 +1,195 @@
+"""REST endpoints of the session lifecycle (/api/v1/sessions/…): thin views over services."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from supportdesk.api import ApiError, Conflict
+
+from . import selectors, services
+from .authentication import is_staff_request, session_for_request
+from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
+from .models import HandledBy, SessionStatus
+from .serializers import SessionSerializer
+
+
+def service_call(function, **kwargs):
+    """Run a lifecycle service, turning its domain errors into API errors."""
+    try:
+        return function(**kwargs)
+    except (SessionClosed, AlreadyAssigned) as error:
+        raise Conflict(error.code, error.detail) from None
+    except InvalidTransition as error:
+        raise Conflict(error.code, error.detail) from None
+    except SessionError as error:
+        raise ApiError(error.code, error.detail) from None
+
+
+class SessionCreateThrottle(SimpleRateThrottle):
+    """SESSION_CREATE_RATE session creations per client IP (fails open if the cache is down)."""
+
+    scope = "session_create"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return is_staff_request(request)
+
+
+def ws_url(request, session_id) -> str:
+    scheme = "wss" if request.is_secure() else "ws"
+    return f"{scheme}://{request.get_host()}/ws/sessions/{session_id}/"
+
+
+class SessionCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    token = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    ws_url = serializers.CharField()
+
+
+class SessionListApi(APIView):
+    """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
+
+    class InputSerializer(serializers.Serializer):
+        customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        customer_email = serializers.EmailField(required=False, allow_blank=True)
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+        handled_by = serializers.ChoiceField(choices=HandledBy.choices, required=False)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permissions.AllowAny()]
+        return [IsStaff()]
+
+    def get_throttles(self):
+        return [SessionCreateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer},
+                   auth=[])
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        payload = self.InputSerializer(data=data)
+        payload.is_valid(raise_exception=True)
+        opened = services.session_open(**payload.validated_data)
+        session = opened.session
+        return Response(
+            {
+                "id": str(session.id),
+                "token": opened.token,
+                "status": session.status,
+                "created_at": session.created_at,
+                "ws_url": ws_url(request, session.id),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(parameters=[FilterSerializer], responses=SessionSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.sessions_list(**filters.validated_data)
+        from chat.api import Pagination
+
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(SessionSerializer(page, many=True).data)
+
+
+class SessionDetailApi(APIView):
+    """GET the session (its customer, staff)."""
+
+    permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
+
+    @extend_schema(responses=SessionSerializer)
+    def get(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        return Response(SessionSerializer(session).data)
+
+
+class SessionEscalateApi(APIView):
+    permission_classes = [IsStaff]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, default="staff_request")
+
+    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        payload = self.InputSerializer(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        session = service_call(
+            services.session_escalate,
+            session_id=session.pk,
+            reason=payload.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionCloseApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        service_call(services.session_close, session_id=session.pk, actor=request.user)
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionAssignApi(APIView):
+    permission_classes = [IsStaff]
+
+    class InputSerializer(serializers.Serializer):
+        assignee_id = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        payload = self.InputSerializer(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        assignee_id = payload.validated_data["assignee_id"]
+        if assignee_id is None:
+            service_call(services.session_release, session_id=session.pk, actor=request.user)
+        else:
+            assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
+            if assignee is None:
+                raise ApiError("invalid_field", "assignee_id: no such staff user.")
+            service_call(
+                services.session_assign,
+                session_id=session.pk,
+                assignee=assignee,
+                actor=request.user,
+            )
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionRateApi(APIView):
+    """POST the customer's 1–5 rating once the session is closed."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        csat = serializers.IntegerField(min_value=1, max_value=5)
+
+    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        payload = self.InputSerializer(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        service_call(
+            services.session_rate, session_id=session.pk, csat=payload.validated_data["csat"]
+        )
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+

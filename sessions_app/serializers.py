@@ -1,0 +1,60 @@
+"""The one JSON representation of a session, used by REST responses and WebSocket frames."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework import serializers
+
+from .models import SupportSession
+
+
+def user_display_name(user) -> str:
+    """Return the name a customer sees for a staff user."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+class AuthorSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "name"]
+
+    def get_name(self, user) -> str:
+        return user_display_name(user)
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    assignee = AuthorSerializer(read_only=True, allow_null=True)
+    assignee_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SupportSession
+        fields = [
+            "id",
+            "status",
+            "handled_by",
+            "assignee",
+            "assignee_name",
+            "customer_name",
+            "customer_email",
+            "last_seq",
+            "created_at",
+            "last_activity_at",
+            "closed_at",
+            "csat",
+        ]
+        read_only_fields = fields
+
+    def get_assignee_name(self, session) -> str:
+        return user_display_name(session.assignee)
+
+
+def session_payload(session: SupportSession) -> dict:
+    """Return the session as plain JSON-ready data (for frames and events)."""
+    return json.loads(json.dumps(SessionSerializer(session).data, cls=DjangoJSONEncoder))

@@ -1,0 +1,192 @@
+"""State changes of a support session; every entry point (REST, sockets, admin, tasks) calls these.
+
+Each change locks the session row, writes, adds a timeline system message, and broadcasts a
+`session` event to the session's sockets and the agents' inbox only after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from supportdesk import realtime
+
+from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionNotFound
+from .models import HandledBy, SessionStatus, SupportSession
+from .selectors import token_hash
+from .serializers import session_payload, user_display_name
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: SupportSession
+    token: str  # the customer's secret: returned once, never stored in clear
+
+
+def session_open(
+    *, customer_name: str = "", customer_email: str = "", metadata: dict | None = None
+) -> OpenedSession:
+    """Create a session and its customer token."""
+    token = secrets.token_urlsafe(32)
+    session = SupportSession.objects.create(
+        customer_name=customer_name,
+        customer_email=customer_email,
+        token_hash=token_hash(token),
+        metadata=metadata or {},
+    )
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    logger.info("Session %s opened", session.pk)
+    return OpenedSession(session=session, token=token)
+
+
+def _locked(session_id: uuid.UUID | str) -> SupportSession:
+    try:
+        return SupportSession.objects.select_for_update().get(pk=session_id)
+    except SupportSession.DoesNotExist:
+        raise SessionNotFound() from None
+
+
+def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> None:
+    # Imported here because chat's models point at sessions_app; the timeline note goes
+    # through the one message path like every other message.
+    from chat.models import MessageRole
+    from chat.services import message_create
+
+    message_create(
+        session_id=session.pk,
+        role=MessageRole.SYSTEM,
+        content=text,
+        author=actor,
+        metadata={"event": event},
+    )
+
+
+def _broadcast(session_id: uuid.UUID) -> None:
+    session = SupportSession.objects.select_related("assignee").get(pk=session_id)
+    event = {"type": "session.updated", "session": session_payload(session)}
+    realtime.group_send(realtime.session_group(session_id), event)
+    realtime.group_send(realtime.AGENTS_GROUP, event)
+
+
+@transaction.atomic
+def session_escalate(
+    *, session_id: uuid.UUID | str, reason: str, actor=None
+) -> SupportSession:
+    """Hand an open session to the human queue; already escalated is a no-op."""
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        raise SessionClosed()
+    if session.status == SessionStatus.ESCALATED:
+        return session
+    session.status = SessionStatus.ESCALATED
+    session.metadata = {**session.metadata, "escalation_reason": reason}
+    session.save(update_fields=["status", "metadata"])
+    _timeline(
+        session,
+        "We're connecting you with a member of our support team.",
+        event="escalated",
+        actor=actor,
+    )
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    logger.info("Session %s escalated: %s", session.pk, reason)
+    return session
+
+
+@transaction.atomic
+def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
+    """Assign the session to ``user`` and stop the AI; a second agent gets AlreadyAssigned."""
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        raise SessionClosed()
+    if session.handled_by == HandledBy.HUMAN and session.assignee_id not in (None, user.pk):
+        raise AlreadyAssigned()
+    if session.handled_by == HandledBy.HUMAN and session.assignee_id == user.pk:
+        return session
+    session.handled_by = HandledBy.HUMAN
+    session.assignee = user
+    session.status = SessionStatus.ESCALATED
+    session.save(update_fields=["handled_by", "assignee", "status"])
+    _timeline(session, f"{user_display_name(user)} joined the conversation.", event="taken_over",
+              actor=user)
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> SupportSession:
+    """Give the session to another agent (a human keeps handling it)."""
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        raise SessionClosed()
+    if session.assignee_id == getattr(assignee, "pk", None):
+        return session
+    session.assignee = assignee
+    session.handled_by = HandledBy.HUMAN
+    session.status = SessionStatus.ESCALATED
+    session.save(update_fields=["assignee", "handled_by", "status"])
+    _timeline(
+        session,
+        f"{user_display_name(assignee)} joined the conversation.",
+        event="assigned",
+        actor=actor,
+    )
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+    """Hand the session back to the AI assistant."""
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        raise SessionClosed()
+    if session.status == SessionStatus.OPEN and session.handled_by == HandledBy.AI:
+        return session
+    session.status = SessionStatus.OPEN
+    session.handled_by = HandledBy.AI
+    session.assignee = None
+    session.save(update_fields=["status", "handled_by", "assignee"])
+    _timeline(session, "You're chatting with our assistant again.", event="released",
+              actor=actor)
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+    """Close the session; closing a closed session is a no-op."""
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        return session
+    session.status = SessionStatus.CLOSED
+    session.closed_at = timezone.now()
+    session.save(update_fields=["status", "closed_at"])
+    _timeline(
+        session,
+        "This conversation has been closed. How did we do? Please rate it from 1 to 5.",
+        event="closed",
+        actor=actor,
+    )
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
+    """Store the customer's 1–5 rating of a closed session."""
+    if not isinstance(csat, int) or isinstance(csat, bool) or not 1 <= csat <= 5:
+        raise InvalidTransition("csat must be an integer from 1 to 5.")
+    session = _locked(session_id)
+    if session.status != SessionStatus.CLOSED:
+        raise InvalidTransition("A session can be rated once it is closed.")
+    session.csat = csat
+    session.save(update_fields=["csat"])
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session

@@ -1,0 +1,116 @@
+"""REST API plumbing shared by every app: the single error shape and its exception handler."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An API error with an explicit snake_case code and HTTP status."""
+
+    def __init__(self, code: str, detail: str, status_code: int = status.HTTP_400_BAD_REQUEST):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.error_code = code
+
+
+class Conflict(ApiError):
+    """409: the request conflicts with the current state (e.g. the session is closed)."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(code, detail, status.HTTP_409_CONFLICT)
+
+
+# DRF's own exception classes mapped to our snake_case codes.
+_CODE_BY_EXCEPTION = (
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "authentication_failed"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+    (exceptions.ParseError, "invalid_json"),
+    (exceptions.ValidationError, "invalid_field"),
+)
+
+
+def _flatten(detail) -> str:
+    """Turn DRF's nested error detail into one readable line."""
+    if isinstance(detail, dict):
+        parts = []
+        for field, value in detail.items():
+            text = _flatten(value)
+            parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def error_body(request, code: str, detail: str) -> dict:
+    """Return the one error shape every API error uses."""
+    return {
+        "error": {"code": code, "detail": detail},
+        "request_id": getattr(request, "request_id", None),
+    }
+
+
+def exception_handler(exc, context):
+    """Render every API exception in the single error shape."""
+    # Imported here: authentication classes import this module while DRF's views module is
+    # still loading, and rest_framework.views imports those classes.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    request = context.get("request")
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError("too_large", "Request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(
+            error_body(request, "server_error", "An unexpected error occurred."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    code = getattr(exc, "error_code", None)
+    if code is None:
+        code = next((c for cls, c in _CODE_BY_EXCEPTION if isinstance(exc, cls)), "error")
+    detail = _flatten(exc.detail) if hasattr(exc, "detail") else str(exc)
+    response.data = error_body(request, code, detail)
+    return response
+
+
+_API_PATH = re.compile(r"^/api/")
+
+
+def json_404(request, exception=None):
+    """Answer unknown /api/ URLs in the error shape; other paths keep Django's page."""
+    if _API_PATH.match(request.path):
+        return JsonResponse(error_body(request, "not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_500(request):
+    """Answer server errors under /api/ in the error shape."""
+    if _API_PATH.match(request.path):
+        return JsonResponse(
+            error_body(request, "server_error", "An unexpected error occurred."), status=500
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,60 @@
+"""supportdesk's own settings, read lazily with defaults so a missing one is never an error."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+# Every optional setting the apps read, with its default. Reading through app_setting() means
+# a settings module that omits one (an old deployment, a test that deletes it) still works.
+DEFAULTS: dict[str, Any] = {
+    "AGENT_PROVIDER": "extractive",
+    "OPENAI_BASE_URL": "",
+    "OPENAI_API_KEY": "",
+    "OPENAI_MODEL": "gpt-4o-mini",
+    "OPENAI_TIMEOUT": 20.0,
+    "AGENT_CONFIDENCE_THRESHOLD": None,  # None: the retrieval engine's tuned default
+    "CHAT_MAX_MESSAGE_CHARS": 4000,
+    "CHAT_MAX_FRAME_BYTES": 64 * 1024,
+    "CHAT_RATE_LIMIT": "20/10s",
+    "CHAT_RATE_LIMIT_STRIKES": 5,
+    "CHAT_AUTH_TIMEOUT": 10.0,
+    "CHAT_STALE_AFTER": 90,
+    "CHAT_HEARTBEAT_WRITE_EVERY": 15,
+    "API_WAIT_MAX_SECONDS": 30,
+}
+
+
+def app_setting(name: str) -> Any:
+    """Return a supportdesk setting, falling back to its documented default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"{name} is not a supportdesk setting")
+    value = getattr(settings, name, None)
+    return DEFAULTS[name] if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A number of events allowed per window of seconds."""
+
+    count: int
+    seconds: float
+
+
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|m|min|h|hour)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600}
+
+
+def parse_rate(text: str) -> Rate:
+    """Parse '20/10s', '30/min' or '5/2m' into a Rate; raise ValueError on anything else."""
+    match = _RATE_RE.match(text or "")
+    if not match:
+        raise ValueError(f"invalid rate {text!r}: expected e.g. '20/10s' or '30/min'")
+    count, multiplier, unit = match.groups()
+    seconds = (int(multiplier) if multiplier else 1) * _UNIT_SECONDS[(unit or "s").lower()]
+    if int(count) <= 0 or seconds <= 0:
+        raise ValueError(f"invalid rate {text!r}: count and window must be positive")
+    return Rate(count=int(count), seconds=float(seconds))

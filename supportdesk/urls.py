@@ -1,0 +1,39 @@
+"""URL routes: the chat page, the admin, health probes and the versioned REST API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from chat.api import MessageListApi
+from chat.views import chat_page
+from sessions_app import api as session_api
+
+from . import health
+
+api_v1 = [
+    path("sessions/", session_api.SessionListApi.as_view(), name="session-list"),
+    path("sessions/<str:session_id>/", session_api.SessionDetailApi.as_view(),
+         name="session-detail"),
+    path("sessions/<str:session_id>/messages/", MessageListApi.as_view(), name="message-list"),
+    path("sessions/<str:session_id>/escalate/", session_api.SessionEscalateApi.as_view(),
+         name="session-escalate"),
+    path("sessions/<str:session_id>/close/", session_api.SessionCloseApi.as_view(),
+         name="session-close"),
+    path("sessions/<str:session_id>/assign/", session_api.SessionAssignApi.as_view(),
+         name="session-assign"),
+    path("sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(),
+         name="session-rate"),
+]
+
+urlpatterns = [
+    path("", chat_page, name="chat"),
+    path("admin/", admin.site.urls),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "supportdesk.api.json_404"
+handler500 = "supportdesk.api.json_500"

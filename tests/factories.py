@@ -1,0 +1,45 @@
+"""factory_boy factories shared by every app's tests."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from agents.models import Article
+from sessions_app.selectors import token_hash
+from sessions_app.models import SupportSession
+
+DEFAULT_TOKEN = "customer-token-for-tests"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Ada"
+    last_name = factory.Sequence(lambda n: f"Agent{n}")
+    password = factory.PostGenerationMethodCall("set_password", "password")
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+
+
+class SupportSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupportSession
+
+    customer_name = "Casey Customer"
+    customer_email = factory.Sequence(lambda n: f"casey{n}@example.com")
+    token_hash = factory.LazyFunction(lambda: token_hash(DEFAULT_TOKEN))
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    title = factory.Sequence(lambda n: f"Article {n}")
+    body = "Body text."
