@@ -59,3 +59,13 @@ def sql_log():
 
     with mock.patch.object(CursorWrapper, "execute", execute):
         yield statements
+
+
+@pytest.fixture
+def demo_kb(db):
+    """Load the demo shop's knowledge base (and build its index)."""
+    from agents.kb_io import kb_import
+    from agents.management.commands.seed_demo import DEMO_DIR
+
+    kb_import(articles_file=DEMO_DIR / "articles.jsonl",
+              examples_files=[DEMO_DIR / "examples.csv"])

@@ -58,3 +58,21 @@ def parse_rate(text: str) -> Rate:
     if int(count) <= 0 or seconds <= 0:
         raise ValueError(f"invalid rate {text!r}: count and window must be positive")
     return Rate(count=int(count), seconds=float(seconds))
+
+
+def redis_cache(url: str) -> dict:
+    """Return the Django cache configuration for Redis at ``url``.
+
+    A cache outage degrades to "no cache" (throttles fail open, logged as a warning) instead
+    of failing every request; /health/ready still reports the cache as failing.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "supportdesk",
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    }

@@ -5,6 +5,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from supportdesk.conf import redis_cache
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -110,20 +112,7 @@ else:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "supportdesk"},
         }
     }
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "supportdesk",
-            "OPTIONS": {
-                # A cache outage degrades to "no cache" (throttles fail open) instead of
-                # taking every request down; health/ready still reports the cache as failing.
-                "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-            },
-        }
-    }
+    CACHES = {"default": redis_cache(REDIS_URL)}
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "supportdesk.cache"

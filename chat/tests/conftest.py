@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-import pytest
 from channels.testing import WebsocketCommunicator
 
 from supportdesk.asgi import application
@@ -42,12 +41,3 @@ async def customer_socket(session_id, *, token=DEFAULT_TOKEN, last_seq=None, ori
     finally:
         await communicator.disconnect()
 
-
-@pytest.fixture
-def demo_kb(db):
-    """Load the demo shop's knowledge base (and build its index)."""
-    from agents.management.commands.seed_demo import DEMO_DIR
-    from agents.kb_io import kb_import
-
-    kb_import(articles_file=DEMO_DIR / "articles.jsonl",
-              examples_files=[DEMO_DIR / "examples.csv"])
