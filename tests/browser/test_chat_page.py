@@ -1,0 +1,90 @@
+"""The customer chat page in headless Chromium against a real (embedded-mode) Daphne."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.servers import server_env, start_daphne
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def embedded_server(demo_kb, tmp_path):
+    # Embedded mode: no REDIS_URL, so the in-memory layer and eager Celery, in one process.
+    env = server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1")
+    process, base_url = start_daphne(tmp_path, env)
+    yield base_url
+    process.close()
+
+
+@pytest.fixture
+def page(embedded_server):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(embedded_server + "/")
+        yield page
+        context.close()
+        browser.close()
+
+
+def ask(page, text: str) -> None:
+    page.fill("#message-input", text)
+    page.press("#message-input", "Enter")
+
+
+def test_question_gets_an_answer_with_its_source_and_survives_a_reload(page):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "How do I reset my password?")
+    answer = page.wait_for_selector("li.msg-assistant[data-seq]")
+    assert "reset link" in answer.query_selector(".msg-content").inner_text()
+    sources = [s.inner_text() for s in answer.query_selector_all(".msg-source")]
+    assert sources == ["Resetting your password"]
+    before = page.eval_on_selector_all("#messages li[data-seq]",
+                                       "els => els.map(e => e.dataset.id)")
+    assert len(before) == 2
+
+    page.reload()
+    page.wait_for_selector("#connection-state[data-state='online']")
+    page.wait_for_function("document.querySelectorAll('#messages li[data-seq]').length >= 2")
+    after = page.eval_on_selector_all("#messages li[data-seq]",
+                                      "els => els.map(e => e.dataset.id)")
+    assert after == before  # same history, nothing repeated, nothing lost
+    page.screenshot(path=str(Path(__file__).resolve().parents[2] / "var" / "chat-page.png"))
+
+
+def test_asking_for_a_human_shows_the_escalation_notice(page):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "I want to talk to a real person please")
+    page.wait_for_function(
+        "document.querySelector('#status-notice').innerText.toLowerCase().includes('connecting')"
+    )
+    assert page.is_hidden("#agent-status")
+
+
+def test_message_text_is_rendered_as_text_not_html(page):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    payload = "<img src=x onerror=alert(1)>"
+    ask(page, payload)
+    mine = page.wait_for_selector("li.msg-customer[data-seq] .msg-content")
+    assert mine.inner_text() == payload
+    assert page.query_selector("#messages img") is None
+    assert dialogs == []
