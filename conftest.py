@@ -67,5 +67,4 @@ def demo_kb(db):
     from agents.kb_io import kb_import
     from agents.management.commands.seed_demo import DEMO_DIR
 
-    kb_import(articles_file=DEMO_DIR / "articles.jsonl",
-              examples_files=[DEMO_DIR / "examples.csv"])
+    kb_import(articles_file=DEMO_DIR / "articles.jsonl", examples_files=[DEMO_DIR / "examples.csv"])

@@ -1,4 +1,4 @@
-"""Knowledge-base import and export: JSONL articles {slug, title, body} and CSV examples text,slug."""
+"""Knowledge-base import and export: JSONL articles and CSV example questions."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def _read_examples(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def kb_import(
-    *, articles_file: Path | None = None, examples_files: Iterable[Path] = (),
+    *,
+    articles_file: Path | None = None,
+    examples_files: Iterable[Path] = (),
     rebuild: bool = True,
 ) -> ImportResult:
     """Create or update articles and add example questions, then rebuild the index once."""

@@ -118,6 +118,7 @@ def articles_search(query: str, *, limit: int = 3) -> list[ArticleHit]:
         if found is None:
             continue  # deleted since the index was built; the rebuild task is on its way
         pk, title, body = found
-        hits.append(ArticleHit(article_id=pk, slug=hit.key, title=title, body=body,
-                               score=hit.score))
+        hits.append(
+            ArticleHit(article_id=pk, slug=hit.key, title=title, body=body, score=hit.score)
+        )
     return hits

@@ -16,17 +16,17 @@ class Turn:
     metadata: dict = field(default_factory=dict)
 
 
-def conversation_recall(
-    *, session_id: uuid.UUID, before_seq: int, limit: int = 8
-) -> list[Turn]:
+def conversation_recall(*, session_id: uuid.UUID, before_seq: int, limit: int = 8) -> list[Turn]:
     """Return up to ``limit`` visible turns before ``before_seq``, oldest first."""
     rows = (
         Message.objects.filter(session_id=session_id, seq__lt=before_seq, internal=False)
         .order_by("-seq")
         .values_list("role", "content", "metadata")[:limit]
     )
-    return [Turn(role=role, content=content, metadata=metadata or {}) for role, content, metadata
-            in reversed(list(rows))]
+    return [
+        Turn(role=role, content=content, metadata=metadata or {})
+        for role, content, metadata in reversed(list(rows))
+    ]
 
 
 # Openers and references that only make sense with the previous question in mind:

@@ -110,8 +110,12 @@ def reply_compose(
     return AgentReply(
         content=content,
         sources=[
-            {"article_id": h.article_id, "title": h.title, "score": round(h.score, 4),
-             "slug": h.slug}
+            {
+                "article_id": h.article_id,
+                "title": h.title,
+                "score": round(h.score, 4),
+                "slug": h.slug,
+            }
             for h in cited
         ],
         confidence=round(confidence, 4),

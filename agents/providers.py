@@ -47,10 +47,11 @@ class ReplyProvider(Protocol):
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an the and or to of in on for is are was be do does did i my me you your it this that "
-    "how what when where why can could would should will with at by from have has".split()
+_STOPWORDS = (
+    "a an the and or to of in on for is are was be do does did i my me you your it this "
+    "that how what when where why can could would should will with at by from have has"
 )
+_STOP = frozenset(_STOPWORDS.split())
 
 
 def _words(text: str) -> set[str]:

@@ -33,7 +33,7 @@ def agent_reply(self, message_id: str) -> None:
         if isinstance(exc, SoftTimeLimitExceeded) or self.request.retries >= MAX_RETRIES:
             services.reply_fail(message_id=message_id, error=repr(exc))
             return
-        countdown = min(2 ** self.request.retries, 10)
+        countdown = min(2**self.request.retries, 10)
         logger.warning("Agent reply to %s failed (%r); retry in %s s", message_id, exc, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
 

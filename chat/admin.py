@@ -7,8 +7,16 @@ from .models import Connection, Message
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["session", "seq", "role", "short_content", "confidence",
-                    "requires_escalation", "internal", "created_at"]
+    list_display = [
+        "session",
+        "seq",
+        "role",
+        "short_content",
+        "confidence",
+        "requires_escalation",
+        "internal",
+        "created_at",
+    ]
     list_filter = ["role", "requires_escalation", "internal", "created_at"]
     search_fields = ["content", "session__id", "session__customer_email"]
     list_select_related = ["session", "session__assignee"]

@@ -131,9 +131,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         for group in list(self.joined_groups):
             await self.leave(group)
         if self.registered:
-            await database_sync_to_async(services.connection_remove)(
-                channel_name=self.channel_name
-            )
+            await database_sync_to_async(services.connection_remove)(channel_name=self.channel_name)
             self.registered = False
         # A client closing or vanishing is ordinary life for a chat server, not an error.
         logger.debug("Socket disconnected (code %s)", code)
@@ -198,9 +196,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         if now - self._last_heartbeat < float(app_setting("CHAT_HEARTBEAT_WRITE_EVERY")):
             return
         self._last_heartbeat = now
-        await database_sync_to_async(services.connection_heartbeat)(
-            channel_name=self.channel_name
-        )
+        await database_sync_to_async(services.connection_heartbeat)(channel_name=self.channel_name)
 
     async def register(self, *, session_id=None, user_id=None) -> None:
         await database_sync_to_async(services.connection_register)(
@@ -318,8 +314,12 @@ class CustomerConsumer(SupportConsumer):
         is_typing = frames.parse_typing(frame)
         await self.channel_layer.group_send(
             realtime.session_group(self.session_id),
-            {"type": "chat.typing", "role": "customer", "is_typing": is_typing,
-             "sender": self.channel_name},
+            {
+                "type": "chat.typing",
+                "role": "customer",
+                "is_typing": is_typing,
+                "sender": self.channel_name,
+            },
         )
 
     async def handle_read(self, frame: dict) -> None:

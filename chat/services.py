@@ -23,7 +23,7 @@ from supportdesk import realtime
 from supportdesk.conf import app_setting
 
 from .exceptions import MessageRejected, MessageTooLong
-from .models import Connection, ConnectionKind, Message, MessageRole
+from .models import Connection, Message, MessageRole
 from .serializers import message_payload
 
 logger = logging.getLogger(__name__)
@@ -191,4 +191,3 @@ def connections_cleanup_stale(*, stale_after_seconds: float | None = None) -> in
         realtime.channel_send(channel_name, {"type": "connection.stale"})
     logger.info("Removed %d stale connections", len(stale))
     return len(stale)
-

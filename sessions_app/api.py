@@ -76,8 +76,7 @@ class SessionListApi(APIView):
     def get_throttles(self):
         return [SessionCreateThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer},
-                   auth=[])
+    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer}, auth=[])
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
@@ -192,4 +191,3 @@ class SessionRateApi(APIView):
             services.session_rate, session_id=session.pk, csat=payload.validated_data["csat"]
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
-

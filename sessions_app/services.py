@@ -76,9 +76,7 @@ def _broadcast(session_id: uuid.UUID) -> None:
 
 
 @transaction.atomic
-def session_escalate(
-    *, session_id: uuid.UUID | str, reason: str, actor=None
-) -> SupportSession:
+def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) -> SupportSession:
     """Hand an open session to the human queue; already escalated is a no-op."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -113,8 +111,12 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
     session.assignee = user
     session.status = SessionStatus.ESCALATED
     session.save(update_fields=["handled_by", "assignee", "status"])
-    _timeline(session, f"{user_display_name(user)} joined the conversation.", event="taken_over",
-              actor=user)
+    _timeline(
+        session,
+        f"{user_display_name(user)} joined the conversation.",
+        event="taken_over",
+        actor=user,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
@@ -153,8 +155,7 @@ def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSessio
     session.handled_by = HandledBy.AI
     session.assignee = None
     session.save(update_fields=["status", "handled_by", "assignee"])
-    _timeline(session, "You're chatting with our assistant again.", event="released",
-              actor=actor)
+    _timeline(session, "You're chatting with our assistant again.", event="released", actor=actor)
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 

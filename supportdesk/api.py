@@ -73,7 +73,9 @@ def exception_handler(exc, context):
 
     request = context.get("request")
     if isinstance(exc, RequestDataTooBig):
-        exc = ApiError("too_large", "Request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        exc = ApiError(
+            "too_large", "Request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -15,7 +15,7 @@ env = environ.Env()
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("SUPPORTDESK_TESTING", default=False)
 
-_DEV_SECRET_KEY = "supportdesk-insecure-development-key-change-me"
+_DEV_SECRET_KEY = "supportdesk-insecure-development-key-change-me"  # noqa: S105 (dev only)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):

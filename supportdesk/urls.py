@@ -12,17 +12,28 @@ from . import health
 
 api_v1 = [
     path("sessions/", session_api.SessionListApi.as_view(), name="session-list"),
-    path("sessions/<str:session_id>/", session_api.SessionDetailApi.as_view(),
-         name="session-detail"),
+    path(
+        "sessions/<str:session_id>/", session_api.SessionDetailApi.as_view(), name="session-detail"
+    ),
     path("sessions/<str:session_id>/messages/", MessageListApi.as_view(), name="message-list"),
-    path("sessions/<str:session_id>/escalate/", session_api.SessionEscalateApi.as_view(),
-         name="session-escalate"),
-    path("sessions/<str:session_id>/close/", session_api.SessionCloseApi.as_view(),
-         name="session-close"),
-    path("sessions/<str:session_id>/assign/", session_api.SessionAssignApi.as_view(),
-         name="session-assign"),
-    path("sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(),
-         name="session-rate"),
+    path(
+        "sessions/<str:session_id>/escalate/",
+        session_api.SessionEscalateApi.as_view(),
+        name="session-escalate",
+    ),
+    path(
+        "sessions/<str:session_id>/close/",
+        session_api.SessionCloseApi.as_view(),
+        name="session-close",
+    ),
+    path(
+        "sessions/<str:session_id>/assign/",
+        session_api.SessionAssignApi.as_view(),
+        name="session-assign",
+    ),
+    path(
+        "sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(), name="session-rate"
+    ),
 ]
 
 urlpatterns = [

@@ -6,8 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from agents.models import Article
-from sessions_app.selectors import token_hash
 from sessions_app.models import SupportSession
+from sessions_app.selectors import token_hash
 
 DEFAULT_TOKEN = "customer-token-for-tests"
 

@@ -23,12 +23,14 @@ async def receive_until(communicator, frame_type: str, timeout: float = TIMEOUT)
 
 
 @contextlib.asynccontextmanager
-async def customer_socket(session_id, *, token=DEFAULT_TOKEN, last_seq=None, origin=None,
-                          authenticate=True):
+async def customer_socket(
+    session_id, *, token=DEFAULT_TOKEN, last_seq=None, origin=None, authenticate=True
+):
     """Yield a connected (and by default authenticated) communicator; always disconnects."""
     headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, f"/ws/sessions/{session_id}/",
-                                         headers=headers)
+    communicator = WebsocketCommunicator(
+        application, f"/ws/sessions/{session_id}/", headers=headers
+    )
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     try:
@@ -40,4 +42,3 @@ async def customer_socket(session_id, *, token=DEFAULT_TOKEN, last_seq=None, ori
         yield communicator
     finally:
         await communicator.disconnect()
-

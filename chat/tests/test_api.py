@@ -59,8 +59,7 @@ def test_session_creation_is_throttled_per_ip(client, settings):
 
     SessionCreateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:
-        codes = [client.post("/api/v1/sessions/", {}, format="json").status_code
-                 for _ in range(3)]
+        codes = [client.post("/api/v1/sessions/", {}, format="json").status_code for _ in range(3)]
         assert codes == [201, 201, 429]
         assert_error(client.post("/api/v1/sessions/", {}, format="json"), 429, "throttled")
     finally:
@@ -106,8 +105,9 @@ def test_messages_are_listed_in_seq_order_with_pagination_and_after_seq(client):
     assert_error(client.get(url, {"limit": 101}), 400, "invalid_field")
 
 
-def test_message_listing_query_count_does_not_grow_with_messages(client,
-                                                                django_assert_max_num_queries):
+def test_message_listing_query_count_does_not_grow_with_messages(
+    client, django_assert_max_num_queries
+):
     session = SupportSessionFactory(handled_by="human")
     for n in range(30):
         message_create(session_id=session.pk, role="agent", content=f"m{n}")
@@ -135,15 +135,19 @@ def test_post_message_validation_errors(client, settings):
     assert_error(client.post(url, {}, format="json"), 400, "invalid_field")
     assert_error(client.post(url, {"content": "x" * 11}, format="json"), 413, "too_long")
     assert_error(client.post(url, "{oops", content_type="application/json"), 400, "invalid_json")
-    assert_error(client.post(url, {"content": "hi", "client_msg_id": "has space"},
-                             format="json"), 400, "invalid_field")
+    assert_error(
+        client.post(url, {"content": "hi", "client_msg_id": "has space"}, format="json"),
+        400,
+        "invalid_field",
+    )
     assert Message.objects.count() == 0
 
 
 def test_post_to_closed_session_is_409(client):
     session = SupportSessionFactory(status="closed")
-    response = customer(client).post(f"/api/v1/sessions/{session.pk}/messages/",
-                                     {"content": "hello?"}, format="json")
+    response = customer(client).post(
+        f"/api/v1/sessions/{session.pk}/messages/", {"content": "hello?"}, format="json"
+    )
     assert_error(response, 409, "session_closed")
 
 
@@ -162,7 +166,8 @@ def test_post_with_wait_returns_the_agents_reply(client, demo_kb):
     session = SupportSessionFactory()
     response = customer(client).post(
         f"/api/v1/sessions/{session.pk}/messages/?wait=5",
-        {"content": "How do I reset my password?"}, format="json",
+        {"content": "How do I reset my password?"},
+        format="json",
     )
     assert response.status_code == 201
     reply = response.json()["reply"]
@@ -173,8 +178,9 @@ def test_post_with_wait_returns_the_agents_reply(client, demo_kb):
 
 def test_wait_over_30_is_refused(client):
     session = SupportSessionFactory()
-    response = customer(client).post(f"/api/v1/sessions/{session.pk}/messages/?wait=31",
-                                     {"content": "hi"}, format="json")
+    response = customer(client).post(
+        f"/api/v1/sessions/{session.pk}/messages/?wait=31", {"content": "hi"}, format="json"
+    )
     assert_error(response, 400, "invalid_field")
 
 

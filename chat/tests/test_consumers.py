@@ -51,9 +51,7 @@ async def test_auth_then_ready_with_session():
 
 
 @pytest.mark.parametrize("bad_id", ["undefined", "null", "", "123", "not-a-uuid"])
-async def test_malformed_session_id_closes_4001_without_touching_the_database(
-    bad_id, sql_log
-):
+async def test_malformed_session_id_closes_4001_without_touching_the_database(bad_id, sql_log):
     communicator = WebsocketCommunicator(application, f"/ws/sessions/{bad_id}/")
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected  # accepted first, then closed with the protocol's code
@@ -85,8 +83,11 @@ async def test_frames_before_auth_are_refused_with_an_error():
     async with customer_socket(session.pk, authenticate=False) as ws:
         await ws.send_json_to({"type": "message", "content": "hi"})
         error = await ws.receive_json_from(timeout=TIMEOUT)
-        assert error == {"type": "error", "code": "invalid_field",
-                         "detail": "send an 'auth' frame first"}
+        assert error == {
+            "type": "error",
+            "code": "invalid_field",
+            "detail": "send an 'auth' frame first",
+        }
         assert await database_sync_to_async(Message.objects.count)() == 0
 
 
@@ -243,10 +244,16 @@ async def test_typing_and_read_reach_the_other_sockets_not_the_sender():
         await second.receive_json_from(timeout=TIMEOUT)
         await first.send_json_to({"type": "typing", "is_typing": True})
         assert await second.receive_json_from(timeout=TIMEOUT) == {
-            "type": "typing", "role": "customer", "is_typing": True}
+            "type": "typing",
+            "role": "customer",
+            "is_typing": True,
+        }
         await first.send_json_to({"type": "read", "seq": 0})
         assert await second.receive_json_from(timeout=TIMEOUT) == {
-            "type": "read", "role": "customer", "seq": 0}
+            "type": "read",
+            "role": "customer",
+            "seq": 0,
+        }
         assert await first.receive_nothing(timeout=0.2)
 
 
@@ -284,15 +291,18 @@ async def test_out_of_order_broadcasts_are_delivered_in_seq_order():
         await ws.receive_json_from(timeout=TIMEOUT)
         first = await post(session, "one")
         second = await post(session, "two")
-        assert [(await ws.receive_json_from(timeout=TIMEOUT))["message"]["seq"]
-                for _ in range(2)] == [1, 2]
+        assert [
+            (await ws.receive_json_from(timeout=TIMEOUT))["message"]["seq"] for _ in range(2)
+        ] == [1, 2]
         # A late duplicate of an older broadcast is dropped; a jump ahead fills the gap.
         third = await post(session, "three")
         await ws.receive_json_from(timeout=TIMEOUT)
         from chat.serializers import message_payload
 
-        layer_event = {"type": "chat.message",
-                       "message": await database_sync_to_async(message_payload)(first)}
+        layer_event = {
+            "type": "chat.message",
+            "message": await database_sync_to_async(message_payload)(first),
+        }
         from channels.layers import get_channel_layer
 
         await get_channel_layer().group_send(realtime.session_group(session.pk), layer_event)
@@ -367,8 +377,7 @@ async def test_ping_refreshes_the_heartbeat(settings):
         await database_sync_to_async(Connection.objects.update)(last_seen_at=old)
         await ws.send_json_to({"type": "ping"})
         assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
-        seen = await database_sync_to_async(
-            lambda: Connection.objects.get().last_seen_at)()
+        seen = await database_sync_to_async(lambda: Connection.objects.get().last_seen_at)()
         assert seen > old + timedelta(minutes=4)
 
 

@@ -43,10 +43,14 @@ async def _receive_now(layer, channel):
 
 
 def test_seq_is_allocated_1_2_3_per_session():
-    first, second = SupportSessionFactory(handled_by="human"), SupportSessionFactory(
-        handled_by="human")
-    seqs = [message_create(session_id=s.pk, role="customer", content="hi").message.seq
-            for s in (first, first, second, first)]
+    first, second = (
+        SupportSessionFactory(handled_by="human"),
+        SupportSessionFactory(handled_by="human"),
+    )
+    seqs = [
+        message_create(session_id=s.pk, role="customer", content="hi").message.seq
+        for s in (first, first, second, first)
+    ]
     assert seqs == [1, 2, 1, 3]
     first.refresh_from_db()
     assert first.last_seq == 3
@@ -77,10 +81,8 @@ def test_seq_has_no_gaps_or_repeats_under_concurrent_writers():
 
 def test_repeated_client_msg_id_is_stored_once():
     session = SupportSessionFactory(handled_by="human")
-    first = message_create(session_id=session.pk, role="customer", content="a",
-                           client_msg_id="m-1")
-    again = message_create(session_id=session.pk, role="customer", content="a",
-                           client_msg_id="m-1")
+    first = message_create(session_id=session.pk, role="customer", content="a", client_msg_id="m-1")
+    again = message_create(session_id=session.pk, role="customer", content="a", client_msg_id="m-1")
     assert first.created and not again.created
     assert again.message.pk == first.message.pk
     assert Message.objects.count() == 1
@@ -98,10 +100,12 @@ def test_same_client_msg_id_in_another_session_is_a_different_message():
 def test_second_reply_to_the_same_message_is_not_stored():
     session = SupportSessionFactory(handled_by="human")
     question = message_create(session_id=session.pk, role="customer", content="q").message
-    first = message_create(session_id=session.pk, role="assistant", content="a1",
-                           in_reply_to_id=question.pk)
-    second = message_create(session_id=session.pk, role="assistant", content="a2",
-                            in_reply_to_id=question.pk)
+    first = message_create(
+        session_id=session.pk, role="assistant", content="a1", in_reply_to_id=question.pk
+    )
+    second = message_create(
+        session_id=session.pk, role="assistant", content="a2", in_reply_to_id=question.pk
+    )
     assert not second.created and second.message.pk == first.message.pk
 
 
@@ -148,5 +152,6 @@ def test_closed_session_refuses_customer_messages():
 
 def test_unknown_session_is_reported():
     with pytest.raises(SessionNotFound):
-        message_create(session_id="6f1c1f7e-0000-4000-8000-000000000000", role="customer",
-                       content="hi")
+        message_create(
+            session_id="6f1c1f7e-0000-4000-8000-000000000000", role="customer", content="hi"
+        )

@@ -15,8 +15,14 @@ def test_ready_reports_every_check(demo_kb):
     response = APIClient().get("/health/ready")
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]
-    assert set(checks) == {"database", "migrations", "channel_layer", "cache", "celery",
-                           "knowledge_base"}
+    assert set(checks) == {
+        "database",
+        "migrations",
+        "channel_layer",
+        "cache",
+        "celery",
+        "knowledge_base",
+    }
     assert all(check["status"] == "ok" for check in checks.values())
 
 

@@ -31,8 +31,12 @@ def test_app_serves_with_every_optional_setting_removed(settings):
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("20/10s", Rate(20, 10)), ("30/min", Rate(30, 60)), ("5/2m", Rate(5, 120)),
-     ("1/h", Rate(1, 3600))],
+    [
+        ("20/10s", Rate(20, 10)),
+        ("30/min", Rate(30, 60)),
+        ("5/2m", Rate(5, 120)),
+        ("1/h", Rate(1, 3600)),
+    ],
 )
 def test_parse_rate(text, rate):
     assert parse_rate(text) == rate
@@ -62,8 +66,9 @@ def test_cache_outage_does_not_take_the_api_down(dead_cache, caplog):
     client = APIClient()
     responses = [client.post("/api/v1/sessions/", {}, format="json") for _ in range(3)]
     assert [r.status_code for r in responses] == [201, 201, 201]
-    assert any("supportdesk.cache" in r.name or "redis" in r.getMessage().lower()
-               for r in caplog.records)
+    assert any(
+        "supportdesk.cache" in r.name or "redis" in r.getMessage().lower() for r in caplog.records
+    )
 
 
 @pytest.mark.django_db

@@ -11,9 +11,15 @@ from tests.servers import server_env, start_daphne
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -33,8 +39,9 @@ def page(embedded_server):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         context = browser.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -56,15 +63,15 @@ def test_question_gets_an_answer_with_its_source_and_survives_a_reload(page):
     assert "reset link" in answer.query_selector(".msg-content").inner_text()
     sources = [s.inner_text() for s in answer.query_selector_all(".msg-source")]
     assert sources == ["Resetting your password"]
-    before = page.eval_on_selector_all("#messages li[data-seq]",
-                                       "els => els.map(e => e.dataset.id)")
+    before = page.eval_on_selector_all(
+        "#messages li[data-seq]", "els => els.map(e => e.dataset.id)"
+    )
     assert len(before) == 2
 
     page.reload()
     page.wait_for_selector("#connection-state[data-state='online']")
     page.wait_for_function("document.querySelectorAll('#messages li[data-seq]').length >= 2")
-    after = page.eval_on_selector_all("#messages li[data-seq]",
-                                      "els => els.map(e => e.dataset.id)")
+    after = page.eval_on_selector_all("#messages li[data-seq]", "els => els.map(e => e.dataset.id)")
     assert after == before  # same history, nothing repeated, nothing lost
     page.screenshot(path=str(Path(__file__).resolve().parents[2] / "var" / "chat-page.png"))
 

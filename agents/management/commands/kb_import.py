@@ -23,8 +23,9 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
         try:
-            result = kb_import(articles_file=articles[0] if articles else None,
-                               examples_files=examples)
+            result = kb_import(
+                articles_file=articles[0] if articles else None, examples_files=examples
+            )
         except ImportFileError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(

@@ -28,8 +28,12 @@ class Command(BaseCommand):
         User = get_user_model()
         user, _ = User.objects.get_or_create(
             username=username,
-            defaults={"is_staff": True, "is_superuser": True, "first_name": "Demo",
-                      "last_name": "Agent"},
+            defaults={
+                "is_staff": True,
+                "is_superuser": True,
+                "first_name": "Demo",
+                "last_name": "Agent",
+            },
         )
         # The demo login is public by design; resetting it keeps the printed line true.
         user.is_staff = True

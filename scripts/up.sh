@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Full mode without Docker: migrate, seed, then Daphne + a Celery worker + Celery beat against
+# the DATABASE_URL (PostgreSQL) and REDIS_URL in the environment. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?set DATABASE_URL (postgres://…)}"
+: "${REDIS_URL:?set REDIS_URL (redis://…)}"
+export DEBUG="${DEBUG:-1}"
+BIN=.venv/bin
+DB_NAME="${DATABASE_URL##*/}"
+createdb -h 127.0.0.1 -U postgres "$DB_NAME" 2>/dev/null || true
+$BIN/python manage.py migrate --noinput
+$BIN/python manage.py seed_demo
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
+$BIN/celery -A supportdesk worker --loglevel=INFO --concurrency=2 & pids+=($!)
+$BIN/celery -A supportdesk beat --loglevel=INFO --schedule var/celerybeat-schedule & pids+=($!)
+$BIN/daphne -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" --websocket-max-message-size 65536 \
+  --websocket-max-frame-size 65536 --proxy-headers supportdesk.asgi:application & pids+=($!)
+echo "supportdesk (full mode) on http://${HOST:-127.0.0.1}:${PORT:-8000}/"
+wait -n
