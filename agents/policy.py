@@ -18,7 +18,8 @@ _HUMAN_REQUEST = re.compile(
     |\b(?:human|live|real)\s+(?:agent|person|support|help|being)\b
     |\b(?:representative|operator)\s*(?:please|pls|now)?\s*[.!?]*\s*$
     |\bagent\s*(?:please|pls|now)\s*[.!?]*\s*$
-    |^\s*(?:human|agent|person|representative|operator)\s*[.!?]*\s*$
+    |^\s*(?:a\s+)?(?:human|agent|person|representative|operator)\s*(?:please|pls|now)?
+        \s*[.!?]*\s*$
     |\bare\s+you\s+(?:a\s+)?(?:bot|robot|real|human)\b
     |\bstop\s+(?:the\s+)?bot\b|\bno\s+more\s+bots?\b
     """,

@@ -106,9 +106,14 @@ if EMBEDDED:
 else:
     # The pub/sub layer: measured to deliver every message under load where the list-based
     # RedisChannelLayer dropped some and exhausted its pool (docs/performance.md).
+    CHANNEL_LAYER_BACKEND = {
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        # Kept selectable only so bench/ can compare the two on the same code.
+        "core": "channels_redis.core.RedisChannelLayer",
+    }[env.str("CHANNEL_LAYER", default="pubsub")]
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": CHANNEL_LAYER_BACKEND,
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "supportdesk"},
         }
     }
