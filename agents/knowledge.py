@@ -96,7 +96,13 @@ class _IndexCache:
             index_rebuild()
             latest = KnowledgeIndexSnapshot.objects.values_list("pk", flat=True).first()
         data = KnowledgeIndexSnapshot.objects.values_list("data", flat=True).get(pk=latest)
-        index = KnowledgeIndex.loads(bytes(data))
+        try:
+            index = KnowledgeIndex.loads(bytes(data))
+        except Exception:
+            # A snapshot from another version of the engine (or its libraries): rebuild it.
+            logger.warning("Index snapshot %s is unreadable; rebuilding", latest, exc_info=True)
+            snapshot = index_rebuild()
+            latest, index = snapshot.pk, KnowledgeIndex.loads(bytes(snapshot.data))
         articles = {
             slug: (pk, title, body)
             for pk, slug, title, body in Article.objects.values_list("pk", "slug", "title", "body")

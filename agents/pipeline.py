@@ -54,7 +54,9 @@ def _search(question: str, history: list[memory.Turn]) -> tuple[str, list[Articl
     if previous and memory.is_follow_up(question):
         combined = f"{previous} {question}"
         combined_hits = articles_search(combined)
-        if combined_hits and (not hits or combined_hits[0].score >= hits[0].score * 0.8):
+        # Keep whichever reading the engine is surer of: "what about express?" alone is
+        # vague, with "How long does delivery take?" before it it is not.
+        if combined_hits and (not hits or combined_hits[0].score > hits[0].score):
             return combined, combined_hits, True
     return question, hits, False
 

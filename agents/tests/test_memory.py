@@ -15,8 +15,12 @@ from tests.factories import SupportSessionFactory
 
 @pytest.mark.parametrize(
     "text",
-    ["and how long does that take?", "What about express?", "how much is it?",
-     "also, can I do that online?"],
+    [
+        "and how long does that take?",
+        "What about express?",
+        "how much is it?",
+        "also, can I do that online?",
+    ],
 )
 def test_follow_ups_are_recognised(text):
     assert is_follow_up(text)
@@ -24,8 +28,11 @@ def test_follow_ups_are_recognised(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["How do I reset my password?", "Where is my order number 123?",
-     "I would like to know the delivery times for orders going to Germany and Austria please"],
+    [
+        "How do I reset my password?",
+        "Where is my order number 123?",
+        "I would like to know the delivery times for orders going to Germany and Austria please",
+    ],
 )
 def test_standalone_questions_are_not_follow_ups(text):
     assert not is_follow_up(text)
@@ -39,12 +46,19 @@ def test_recall_returns_visible_turns_before_the_message_oldest_first():
     message_create(session_id=session.pk, role="system", content="note", internal=True)
     turns = conversation_recall(session_id=session.pk, before_seq=4)
     assert [(t.role, t.content) for t in turns] == [
-        ("customer", "q1"), ("agent", "a1"), ("customer", "q2")]
+        ("customer", "q1"),
+        ("agent", "a1"),
+        ("customer", "q2"),
+    ]
 
 
 def test_previous_customer_question():
-    history = [Turn("customer", "first"), Turn("assistant", "answer"), Turn("customer", "second"),
-               Turn("assistant", "answer 2")]
+    history = [
+        Turn("customer", "first"),
+        Turn("assistant", "answer"),
+        Turn("customer", "second"),
+        Turn("assistant", "answer 2"),
+    ]
     assert previous_customer_question(history) == "second"
     assert previous_customer_question([]) is None
 

@@ -41,8 +41,13 @@ def test_ordinary_questions_are_not_requests_for_a_person(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["This is ridiculous, where is my refund", "I want to file a complaint",
-     "worst service ever", "I'm so angry right now", "WHERE IS MY PARCEL!!!"],
+    [
+        "This is ridiculous, where is my refund",
+        "I want to file a complaint",
+        "worst service ever",
+        "I'm so angry right now",
+        "WHERE IS MY PARCEL!!!",
+    ],
 )
 def test_upset_customers_are_recognised(text):
     assert is_upset(text)
@@ -54,22 +59,24 @@ def test_calm_messages_are_not_upset(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["that didn't help", "This doesn't answer my question", "not what I asked",
-             "wrong answer"]
+    "text",
+    ["that didn't help", "This doesn't answer my question", "not what I asked", "wrong answer"],
 )
 def test_unhelpful_feedback_is_recognised(text):
     assert is_unhelpful_feedback(text)
 
 
 def test_confident_answer_is_not_escalated():
-    decision = escalation_decide(text="Where is my order?", confidence=0.9, threshold=0.5,
-                                 has_answer=True)
+    decision = escalation_decide(
+        text="Where is my order?", confidence=0.9, threshold=0.5, has_answer=True
+    )
     assert not decision.escalate and decision.reasons == []
 
 
 def test_low_confidence_escalates():
-    decision = escalation_decide(text="Tell me a joke", confidence=0.2, threshold=0.5,
-                                 has_answer=True)
+    decision = escalation_decide(
+        text="Tell me a joke", confidence=0.2, threshold=0.5, has_answer=True
+    )
     assert decision.escalate and decision.reasons == ["low_confidence"]
 
 
@@ -79,15 +86,26 @@ def test_no_article_escalates():
 
 
 def test_second_unhelpful_turn_escalates_even_when_confident():
-    first = escalation_decide(text="that didn't help", confidence=0.9, threshold=0.5,
-                              has_answer=True, prior_unhelpful_turns=0)
-    second = escalation_decide(text="that didn't help", confidence=0.9, threshold=0.5,
-                               has_answer=True, prior_unhelpful_turns=1)
+    first = escalation_decide(
+        text="that didn't help",
+        confidence=0.9,
+        threshold=0.5,
+        has_answer=True,
+        prior_unhelpful_turns=0,
+    )
+    second = escalation_decide(
+        text="that didn't help",
+        confidence=0.9,
+        threshold=0.5,
+        has_answer=True,
+        prior_unhelpful_turns=1,
+    )
     assert not first.escalate
     assert second.escalate and "repeated_unhelpful" in second.reasons
 
 
 def test_every_applicable_reason_is_recorded():
-    decision = escalation_decide(text="This is useless, get me a human", confidence=0.1,
-                                 threshold=0.5, has_answer=True)
+    decision = escalation_decide(
+        text="This is useless, get me a human", confidence=0.1, threshold=0.5, has_answer=True
+    )
     assert decision.reasons == ["human_requested", "customer_upset", "low_confidence"]

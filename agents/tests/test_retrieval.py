@@ -1,0 +1,220 @@
+"""Unit tests for agents.retrieval (plain pytest, no Django)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from agents.retrieval import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    KnowledgeDocument,
+    KnowledgeIndex,
+    RetrievalHit,
+)
+
+BANKING = Path(__file__).resolve().parents[3] / "shared/eval/banking77"
+
+SHOP = [
+    KnowledgeDocument(
+        key="account",
+        title="Creating and managing your account",
+        body="Sign up with your email address to create an account. You can change your name, "
+        "email and delivery addresses under My account.",
+        tags=("account", "profile"),
+        examples=("How do I open an account?", "Can I change my email address?"),
+    ),
+    KnowledgeDocument(
+        key="password-reset",
+        title="Resetting your password",
+        body="If you forgot your password or cannot log in, click Forgot password on the sign-in "
+        "page. We email you a link to choose a new password. The link expires after an hour.",
+        tags=("password", "login"),
+    ),
+    KnowledgeDocument(
+        key="order-tracking",
+        title="Tracking your order",
+        body="Once your parcel ships we email a tracking number. Open Orders to follow the "
+        "delivery status of each package.",
+        examples=("Where is my order?", "How can I track my parcel?", "Has my package shipped?"),
+    ),
+    KnowledgeDocument(
+        key="shipping-times",
+        title="Shipping times and costs",
+        body="Standard shipping takes 3 to 5 business days and express shipping takes 1 to 2. "
+        "Shipping is free on orders over 50 euros.",
+        examples=("How long does delivery take?",),
+    ),
+    KnowledgeDocument(
+        key="returns",
+        title="Returning an item",
+        body="You can return most items within 30 days of delivery. Print the prepaid return "
+        "label from your order page and drop the parcel at any post office.",
+        examples=("How do I send something back?", "Can I return a gift?"),
+    ),
+    KnowledgeDocument(
+        key="refunds",
+        title="Refunds",
+        body="We refund returned items within 5 business days after we receive them. The money "
+        "goes back to the original payment method.",
+        examples=("When will I get my money back?", "Where is my refund?"),
+    ),
+    KnowledgeDocument(
+        key="payment-methods",
+        title="Accepted payment methods",
+        body="We accept Visa, Mastercard, PayPal and bank transfer. Cash on delivery is not "
+        "available.",
+        examples=(
+            "Can I pay with PayPal?",
+            "Do you take credit cards?",
+            "Which payment options do you have?",
+            "Can I pay cash on delivery?",
+        ),
+    ),
+    KnowledgeDocument(
+        key="privacy",
+        title="Privacy and your personal data",
+        body="We only use your personal data to process orders. You can ask us to export or "
+        "delete your data at any time.",
+        tags=("gdpr", "data"),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def shop_index() -> KnowledgeIndex:
+    return KnowledgeIndex.build(SHOP)
+
+
+def test_threshold_is_a_probability() -> None:
+    assert 0.0 < DEFAULT_CONFIDENCE_THRESHOLD < 1.0
+
+
+def test_empty_index_returns_nothing() -> None:
+    index = KnowledgeIndex.build([])
+    assert len(index) == 0
+    assert index.search("How do I reset my password?") == []
+    assert KnowledgeIndex.loads(index.dumps()).search("anything") == []
+
+
+def test_len_counts_documents_once(shop_index: KnowledgeIndex) -> None:
+    assert len(shop_index) == len(SHOP)
+    assert len(KnowledgeIndex.build([*SHOP, SHOP[0]])) == len(SHOP)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "?!...", "\n"])
+def test_empty_or_punctuation_query_returns_nothing(shop_index: KnowledgeIndex, query: str) -> None:
+    assert shop_index.search(query) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("How do I reset my password?", "password-reset"),
+        ("I forgot my login", "password-reset"),
+        ("where is my parcel", "order-tracking"),
+        ("how long does shipping take", "shipping-times"),
+        ("I want to return these shoes", "returns"),
+        ("can I pay with mastercard", "payment-methods"),
+        ("please delete my personal data", "privacy"),
+    ],
+)
+def test_small_kb_finds_the_right_article(shop_index: KnowledgeIndex, query: str, key: str) -> None:
+    hits = shop_index.search(query)
+    assert hits and hits[0].key == key
+
+
+def test_document_without_examples_is_confidently_found(shop_index: KnowledgeIndex) -> None:
+    hit = shop_index.search("How do I reset my password?")[0]
+    assert hit.key == "password-reset"
+    assert hit.score >= DEFAULT_CONFIDENCE_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "query", ["what's the weather in Paris", "asdfgh", "who won the football match yesterday"]
+)
+def test_off_topic_scores_below_threshold(shop_index: KnowledgeIndex, query: str) -> None:
+    hits = shop_index.search(query)
+    assert not hits or hits[0].score < DEFAULT_CONFIDENCE_THRESHOLD
+
+
+def test_hits_are_ordered_bounded_and_limited(shop_index: KnowledgeIndex) -> None:
+    hits = shop_index.search("refund for my returned order", limit=5)
+    assert len(hits) == 5
+    assert all(isinstance(h, RetrievalHit) and 0.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.key for h in hits}) == 5
+    assert shop_index.search("refund", limit=1)[0].key == hits[0].key
+    assert shop_index.search("refund", limit=0) == []
+
+
+def test_deterministic_and_order_independent() -> None:
+    query = "I forgot my login"
+    a = KnowledgeIndex.build(SHOP).search(query)
+    b = KnowledgeIndex.build(SHOP).search(query)
+    c = KnowledgeIndex.build(list(reversed(SHOP))).search(query)
+    assert a == b == c
+
+
+def test_dumps_loads_round_trip(shop_index: KnowledgeIndex) -> None:
+    clone = KnowledgeIndex.loads(shop_index.dumps())
+    assert len(clone) == len(shop_index)
+    for query in ("Where is my refund?", "I forgot my login", "weather"):
+        assert clone.search(query) == shop_index.search(query)
+
+
+def test_loads_rejects_foreign_snapshot() -> None:
+    import pickle
+
+    with pytest.raises(ValueError):
+        KnowledgeIndex.loads(pickle.dumps({"version": -1}))
+
+
+def test_tiny_kb_without_meta_model_still_scores() -> None:
+    docs = SHOP[:2]
+    index = KnowledgeIndex.build(docs)
+    hits = index.search("reset my password")
+    assert hits[0].key == "password-reset"
+    assert 0.0 <= hits[0].score <= 1.0
+    single = KnowledgeIndex.build(SHOP[1:2])
+    assert single.search("reset my password")[0].key == "password-reset"
+
+
+# Accuracy floor on a fixed sample of banking77 dev questions: the full dev run gives about 0.81
+# overall; the floor leaves room for sampling noise on 60 rows.
+BANKING_SAMPLE_SIZE = 60
+BANKING_ACCURACY_FLOOR = 0.70
+
+
+@pytest.mark.skipif(not BANKING.is_dir(), reason="banking77 eval data not present")
+def test_banking77_dev_sample_accuracy() -> None:
+    examples: dict[str, list[str]] = defaultdict(list)
+    with (BANKING / "kb_examples.csv").open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            examples[row["slug"]].append(row["text"])
+    docs = []
+    with (BANKING / "articles.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            a = json.loads(line)
+            docs.append(
+                KnowledgeDocument(
+                    key=a["slug"],
+                    title=a["title"],
+                    body=a["body"],
+                    examples=tuple(examples[a["slug"]]),
+                )
+            )
+    with (BANKING / "dev.csv").open(newline="", encoding="utf-8") as fh:
+        rows = [(r["text"], r["expected"]) for r in csv.DictReader(fh)]
+    sample = random.Random(1234).sample(rows, BANKING_SAMPLE_SIZE)
+    index = KnowledgeIndex.build(docs)
+    correct = 0
+    for text, expected in sample:
+        hits = index.search(text)
+        pred = hits[0].key if hits and hits[0].score >= DEFAULT_CONFIDENCE_THRESHOLD else "escalate"
+        correct += pred == expected
+    assert correct / len(sample) >= BANKING_ACCURACY_FLOOR
