@@ -7,5 +7,5 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "65536", \
-     "--websocket-max-frame-size", "65536", "--proxy-headers", "supportdesk.asgi:application"]
+CMD ["python", "-m", "supportdesk.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", \
+     "supportdesk.asgi:application"]

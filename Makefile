@@ -9,7 +9,9 @@ PORT ?= 8000
 # Full-mode services for `make test` / `make up` (override as needed).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/supportdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Frames over 64 KiB are refused by Daphne itself (close 1009) before being buffered whole.
+# Daphne through supportdesk/serve.py: frames over 64 KiB are refused at the transport with
+# close 1009 before being buffered whole.
+DAPHNE := $(BIN)/python -m supportdesk.serve
 DAPHNE_FLAGS := --websocket-max-message-size 65536 --websocket-max-frame-size 65536 \
 	--proxy-headers --application-close-timeout 5
 
@@ -27,7 +29,7 @@ run: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "supportdesk (embedded mode) on http://$(HOST):$(PORT)/  — agent login above, admin at /admin/"
-	DEBUG=1 $(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) supportdesk.asgi:application
+	DEBUG=1 $(DAPHNE) -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) supportdesk.asgi:application
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

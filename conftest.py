@@ -34,7 +34,12 @@ def _fresh_channel_layer():
 def _clear_cache():
     from django.core.cache import cache
 
-    cache.clear()
+    # Only our keys: in full mode the cache shares its Redis database with the Celery broker,
+    # and clear() would FLUSHDB queued tasks away.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
     yield
 
 

@@ -95,7 +95,8 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         if self.phase is Phase.CLOSED:
             return
         self.phase = Phase.CLOSED
-        await super().close(code=code, reason=reason)
+        # A plain int: Daphne's autobahn refuses an IntEnum and closes with 1011 instead.
+        await super().close(code=int(code) if code is not None else None, reason=reason)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -148,7 +149,8 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("invalid_json", "binary frames are not supported")
             return
         limit = int(app_setting("CHAT_MAX_FRAME_BYTES"))
-        # Daphne caps frames at the transport (see Makefile); this guards other servers.
+        # Daphne refuses such frames at the transport (supportdesk/serve.py); this guards
+        # other ASGI servers and the test communicator.
         if len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
             logger.info("Frame over %d bytes; closing", limit)
             await self.close(code=CloseCode.TOO_BIG)

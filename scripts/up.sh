@@ -15,7 +15,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 $BIN/celery -A supportdesk worker --loglevel=INFO --concurrency=2 & pids+=($!)
 $BIN/celery -A supportdesk beat --loglevel=INFO --schedule var/celerybeat-schedule & pids+=($!)
-$BIN/daphne -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" --websocket-max-message-size 65536 \
-  --websocket-max-frame-size 65536 --proxy-headers supportdesk.asgi:application & pids+=($!)
+$BIN/python -m supportdesk.serve -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" --proxy-headers \
+  supportdesk.asgi:application & pids+=($!)
 echo "supportdesk (full mode) on http://${HOST:-127.0.0.1}:${PORT:-8000}/"
 wait -n

@@ -75,7 +75,9 @@ def start_daphne(log_dir: Path, env: dict[str, str]) -> tuple[Process, str]:
     port = free_port()
     process = Process(
         [
-            str(BIN / "daphne"),
+            sys.executable,
+            "-m",
+            "supportdesk.serve",
             "-b",
             "127.0.0.1",
             "-p",

@@ -36,6 +36,8 @@ def post(session, content, role=MessageRole.AGENT, **kwargs):
 async def expect_close(communicator, code: int) -> None:
     output = await communicator.receive_output(timeout=TIMEOUT)
     assert output == {"type": "websocket.close", "code": code}
+    # A plain int: Daphne (autobahn) turns an IntEnum close code into a 1011 error.
+    assert type(output["code"]) is int
 
 
 # --- handshake and authentication ---------------------------------------------------------

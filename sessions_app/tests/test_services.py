@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def timeline(session) -> list[str]:
     return list(
-        Message.objects.filter(session=session).order_by("seq").values_list(
-            "metadata__event", flat=True
-        )
+        Message.objects.filter(session=session)
+        .order_by("seq")
+        .values_list("metadata__event", flat=True)
     )
 
 
