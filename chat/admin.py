@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Connection, Message
+from .models import CannedResponse, Connection, Message
 
 
 @admin.register(Message)
@@ -42,3 +42,9 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "title", "updated_at"]
+    search_fields = ["shortcut", "title", "body"]

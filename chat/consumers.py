@@ -12,21 +12,24 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from sessions_app import selectors as session_selectors
+from sessions_app import services as session_services
 from sessions_app.exceptions import (
     InvalidSessionId,
     SessionClosed,
+    SessionError,
     SessionNotFound,
     SessionTokenInvalid,
 )
-from sessions_app.serializers import session_payload
+from sessions_app.serializers import session_payload, user_display_name
 from supportdesk import realtime
 from supportdesk.conf import app_setting, parse_rate
 from supportdesk.logging import context_id
 
 from . import frames, selectors, services
 from .exceptions import MessageRejected
-from .models import ConnectionKind, MessageRole
+from .models import CannedResponse, ConnectionKind, MessageRole
 from .ratelimit import SlidingWindowLimiter
+from .serializers import inbox_summary, message_payload
 
 logger = logging.getLogger(__name__)
 
@@ -279,8 +282,6 @@ class CustomerConsumer(SupportConsumer):
             await self._deliver(payload)
 
     def _backlog(self, start: int) -> tuple[list[dict], dict]:
-        from .serializers import message_payload
-
         session = session_selectors.session_get(session_id=self.session_id)
         messages = selectors.messages_for_session(session_id=self.session_id, after_seq=start)
         return [message_payload(m) for m in messages], session_payload(session)
@@ -318,6 +319,7 @@ class CustomerConsumer(SupportConsumer):
             realtime.session_group(self.session_id),
             {
                 "type": "chat.typing",
+                "session_id": str(self.session_id),
                 "role": "customer",
                 "is_typing": is_typing,
                 "sender": self.channel_name,
@@ -328,7 +330,13 @@ class CustomerConsumer(SupportConsumer):
         seq = frames.parse_read(frame)
         await self.channel_layer.group_send(
             realtime.session_group(self.session_id),
-            {"type": "chat.read", "role": "customer", "seq": seq, "sender": self.channel_name},
+            {
+                "type": "chat.read",
+                "session_id": str(self.session_id),
+                "role": "customer",
+                "seq": seq,
+                "sender": self.channel_name,
+            },
         )
 
     # --- events from the session group ------------------------------------------------------
@@ -349,8 +357,6 @@ class CustomerConsumer(SupportConsumer):
         await self._deliver(payload)
 
     def _missing(self, first: int, last: int) -> list[dict]:
-        from .serializers import message_payload
-
         return [
             message_payload(m)
             for m in selectors.messages_between(
@@ -382,5 +388,370 @@ class CustomerConsumer(SupportConsumer):
         if self.phase is Phase.READY and event.get("sender") != self.channel_name:
             await self.send_frame({"type": "read", "role": event["role"], "seq": event["seq"]})
 
+    async def agent_presence(self, event: dict) -> None:
+        """A human agent opened or left this conversation in the console."""
+        if self.phase is Phase.READY:
+            await self.send_frame(
+                {
+                    "type": "presence",
+                    "role": "agent",
+                    "name": event["name"],
+                    "present": event["present"],
+                }
+            )
+
+
+class AgentConsumer(SupportConsumer):
+    """A human agent's console socket: /ws/agent/ (Django session cookie, staff only)."""
+
+    connection_kind = ConnectionKind.AGENT
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = None
+        self.user_name = ""
+        self.joined_session: uuid.UUID | None = None
+        self.delivered_seq = 0
+
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            await self.close(code=CloseCode.FORBIDDEN)
+            return
+        self.user = user
+        self.user_name = user_display_name(user)
+        await self.join(realtime.AGENTS_GROUP)
+        await self.register(user_id=user.pk)
+        self.phase = Phase.READY
+        agents, canned = await database_sync_to_async(self._ready_data)()
+        await self.send_frame(
+            {
+                "type": "ready",
+                "user": {"id": user.pk, "name": self.user_name},
+                "agents": agents,
+                "canned": canned,
+            }
+        )
+        await self.send_inbox("all", "")
+        await self.channel_layer.group_send(realtime.AGENTS_GROUP, {"type": "presence.changed"})
+
+    def _ready_data(self) -> tuple[list[dict], list[dict]]:
+        canned = list(CannedResponse.objects.values("id", "shortcut", "title", "body"))
+        return selectors.agents_online(), canned
+
+    async def websocket_disconnect(self, message):
+        joined, was_ready = self.joined_session, self.user is not None
+        await super().websocket_disconnect(message)
+        if not was_ready:
+            return
+        if joined is not None:
+            await self._announce_presence(joined, present=False)
+        await self.channel_layer.group_send(realtime.AGENTS_GROUP, {"type": "presence.changed"})
+
+    def frame_handlers(self) -> dict:
+        return {
+            "ping": self.handle_ping,
+            "inbox": self.handle_inbox,
+            "join": self.handle_join,
+            "leave": self.handle_leave,
+            "message": self.handle_message,
+            "note": self.handle_note,
+            "take_over": self.handle_lifecycle,
+            "release": self.handle_lifecycle,
+            "close": self.handle_lifecycle,
+            "assign": self.handle_lifecycle,
+            "typing": self.handle_typing,
+            "read": self.handle_read,
+        }
+
+    # --- frames -------------------------------------------------------------------------------
+
+    async def send_inbox(self, filter_name: str, search: str) -> None:
+        rows = await database_sync_to_async(self._inbox)(filter_name, search)
+        await self.send_frame({"type": "inbox", "sessions": rows})
+
+    def _inbox(self, filter_name: str, search: str) -> list[dict]:
+        queryset = selectors.inbox_sessions(user=self.user, filter_name=filter_name, search=search)
+        return [inbox_summary(s) for s in queryset[: selectors.INBOX_LIMIT]]
+
+    async def handle_inbox(self, frame: dict) -> None:
+        filter_name = frame.get("filter", "all")
+        if filter_name not in selectors.INBOX_FILTERS:
+            raise frames.FrameError(
+                "invalid_field", f"'filter' must be one of {selectors.INBOX_FILTERS}"
+            )
+        search = frame.get("search", "")
+        if not isinstance(search, str) or len(search) > 200:
+            raise frames.FrameError(
+                "invalid_field", "'search' must be a string of ≤ 200 characters"
+            )
+        await self.send_inbox(filter_name, search)
+
+    def _session_ref(self, frame: dict) -> uuid.UUID:
+        try:
+            return session_selectors.parse_session_id(frames.parse_session_ref(frame))
+        except InvalidSessionId:
+            raise frames.FrameError(
+                "invalid_field", "'session_id' must be a session UUID"
+            ) from None
+
+    async def handle_join(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        last_seq = frame.get("last_seq", 0) or 0
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+            raise frames.FrameError("invalid_field", "'last_seq' must be a non-negative integer")
+        if self.joined_session is not None and self.joined_session != session_id:
+            await self._leave_session()
+        try:
+            session = await database_sync_to_async(session_selectors.session_get)(
+                session_id=session_id
+            )
+        except SessionNotFound:
+            raise frames.FrameError("not_found", "no such session") from None
+        # Join before reading the backlog, as the customer socket does: nothing falls between.
+        await self.join(realtime.session_group(session_id))
+        await self.join(realtime.session_staff_group(session_id))
+        self.joined_session = session_id
+        start = min(last_seq, session.last_seq)
+        backlog, session_data = await database_sync_to_async(self._backlog)(session_id, start)
+        self.delivered_seq = start
+        await self.send_frame({"type": "session", "session": session_data})
+        for payload in backlog:
+            await self._deliver(payload)
+        await self.send_frame({"type": "joined", "session_id": str(session_id)})
+        await self._announce_presence(session_id, present=True)
+
+    def _backlog(self, session_id: uuid.UUID, start: int) -> tuple[list[dict], dict]:
+        session = session_selectors.session_get(session_id=session_id)
+        messages = selectors.messages_for_session(
+            session_id=session_id, after_seq=start, include_internal=True
+        )
+        return [message_payload(m, for_staff=True) for m in messages], session_payload(session)
+
+    async def handle_leave(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        if self.joined_session == session_id:
+            await self._leave_session()
+
+    async def _leave_session(self) -> None:
+        session_id, self.joined_session = self.joined_session, None
+        await self.leave(realtime.session_group(session_id))
+        await self.leave(realtime.session_staff_group(session_id))
+        await self._announce_presence(session_id, present=False)
+
+    async def _announce_presence(self, session_id: uuid.UUID, *, present: bool) -> None:
+        await self.channel_layer.group_send(
+            realtime.session_group(session_id),
+            {"type": "agent.presence", "name": self.user_name, "present": present},
+        )
+
+    async def _write(self, function, frame: dict, **kwargs):
+        """Run a service for a frame, turning domain errors into error frames."""
+        try:
+            return await database_sync_to_async(function)(**kwargs)
+        except MessageRejected as error:
+            raise frames.FrameError(error.code, error.detail) from None
+        except (SessionError, services.NotAssigned) as error:
+            code = "not_found" if isinstance(error, SessionNotFound) else error.code
+            raise frames.FrameError(code, error.detail) from None
+
+    async def _send_ack(self, session_id: uuid.UUID, message) -> None:
+        await self.send_frame(
+            {
+                "type": "ack",
+                "session_id": str(session_id),
+                "client_msg_id": message.client_msg_id,
+                "seq": message.seq,
+                "id": str(message.id),
+            }
+        )
+
+    async def handle_message(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        parsed = frames.parse_message(frame)
+        result = await self._write(
+            services.agent_message_send,
+            frame,
+            session_id=session_id,
+            user=self.user,
+            content=parsed.content,
+            client_msg_id=parsed.client_msg_id,
+        )
+        await self._send_ack(session_id, result.message)
+
+    async def handle_note(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        parsed = frames.parse_message(frame)
+        result = await self._write(
+            services.note_add,
+            frame,
+            session_id=session_id,
+            user=self.user,
+            content=parsed.content,
+            client_msg_id=parsed.client_msg_id,
+        )
+        await self._send_ack(session_id, result.message)
+
+    async def handle_lifecycle(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        kind = frame["type"]
+        if kind == "take_over":
+            await self._write(
+                session_services.session_take_over, frame, session_id=session_id, user=self.user
+            )
+        elif kind == "release":
+            await self._write(
+                session_services.session_release, frame, session_id=session_id, actor=self.user
+            )
+        elif kind == "close":
+            await self._write(
+                session_services.session_close, frame, session_id=session_id, actor=self.user
+            )
+        else:
+            user_id = frame.get("user_id")
+            if not isinstance(user_id, int) or isinstance(user_id, bool):
+                raise frames.FrameError("invalid_field", "'user_id' must be a staff user's id")
+            assignee = await database_sync_to_async(_staff_user)(user_id)
+            if assignee is None:
+                raise frames.FrameError("invalid_field", "'user_id' is not a staff user")
+            await self._write(
+                session_services.session_assign,
+                frame,
+                session_id=session_id,
+                assignee=assignee,
+                actor=self.user,
+            )
+
+    async def handle_typing(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        is_typing = frames.parse_typing(frame)
+        await self.channel_layer.group_send(
+            realtime.session_group(session_id),
+            {
+                "type": "chat.typing",
+                "session_id": str(session_id),
+                "role": "agent",
+                "is_typing": is_typing,
+                "sender": self.channel_name,
+            },
+        )
+
+    async def handle_read(self, frame: dict) -> None:
+        session_id = self._session_ref(frame)
+        seq = frames.parse_read(frame)
+        await self.channel_layer.group_send(
+            realtime.session_group(session_id),
+            {
+                "type": "chat.read",
+                "session_id": str(session_id),
+                "role": "agent",
+                "seq": seq,
+                "sender": self.channel_name,
+            },
+        )
+
+    # --- events ---------------------------------------------------------------------------------
+
+    async def _deliver(self, payload: dict) -> None:
+        self.delivered_seq = max(self.delivered_seq, payload["seq"])
+        await self.send_frame({"type": "message", "message": payload})
+
+    async def staff_message(self, event: dict) -> None:
+        payload = event["message"]
+        if self.phase is not Phase.READY or payload["session_id"] != str(self.joined_session):
+            return
+        seq = payload["seq"]
+        if seq <= self.delivered_seq:
+            return
+        if seq > self.delivered_seq + 1:
+            session_id = self.joined_session
+            missing = await database_sync_to_async(
+                lambda: [
+                    message_payload(m, for_staff=True)
+                    for m in selectors.messages_between(
+                        session_id=session_id,
+                        first_seq=self.delivered_seq + 1,
+                        last_seq=seq - 1,
+                        include_internal=True,
+                    )
+                ]
+            )()
+            for earlier in missing:
+                await self._deliver(earlier)
+        await self._deliver(payload)
+
+    async def chat_message(self, event: dict) -> None:
+        """The customer-facing copy of a message; agents get the staff copy instead."""
+
+    async def _summary(self, session_id) -> dict | None:
+        session = await database_sync_to_async(selectors.inbox_session)(session_id=session_id)
+        return inbox_summary(session) if session is not None else None
+
+    async def session_updated(self, event: dict) -> None:
+        if self.phase is not Phase.READY:
+            return
+        session = event["session"]
+        if session["id"] == str(self.joined_session):
+            await self.send_frame({"type": "session", "session": session})
+        summary = await self._summary(session["id"])
+        if summary is not None:
+            await self.send_frame({"type": "inbox_update", "session": summary})
+
     async def inbox_message(self, event: dict) -> None:
-        """Agent-inbox traffic; customers never receive it."""
+        if self.phase is not Phase.READY:
+            return
+        summary = await self._summary(event["session_id"])
+        if summary is not None:
+            await self.send_frame({"type": "inbox_update", "session": summary})
+
+    async def session_escalated(self, event: dict) -> None:
+        if self.phase is not Phase.READY:
+            return
+        summary = await self._summary(event["session_id"])
+        if summary is not None:
+            await self.send_frame(
+                {"type": "escalation", "session": summary, "reason": event.get("reason", "")}
+            )
+
+    async def presence_changed(self, event: dict) -> None:
+        if self.phase is Phase.READY:
+            agents = await database_sync_to_async(selectors.agents_online)()
+            await self.send_frame({"type": "presence", "agents": agents})
+
+    async def chat_typing(self, event: dict) -> None:
+        if self.phase is Phase.READY and event.get("role") == "customer":
+            await self.send_frame(
+                {
+                    "type": "typing",
+                    "session_id": event.get("session_id"),
+                    "role": "customer",
+                    "is_typing": event["is_typing"],
+                }
+            )
+
+    async def chat_read(self, event: dict) -> None:
+        if self.phase is Phase.READY and event.get("role") == "customer":
+            await self.send_frame(
+                {
+                    "type": "read",
+                    "session_id": event.get("session_id"),
+                    "role": "customer",
+                    "seq": event["seq"],
+                }
+            )
+
+    async def agent_status(self, event: dict) -> None:
+        """The AI's thinking/idle state: shown to the customer only."""
+
+    async def agent_stream(self, event: dict) -> None:
+        """The AI's streamed deltas: the console shows the final message only."""
+
+    async def agent_presence(self, event: dict) -> None:
+        """Agents' presence in a conversation is for the customer's page."""
+
+
+def _staff_user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=user_id, is_staff=True, is_active=True).first()

@@ -57,6 +57,22 @@ class Message(models.Model):
         return f"#{self.seq} {self.role}: {self.content[:60]}"
 
 
+class CannedResponse(models.Model):
+    """A saved reply agents insert in the console by typing its shortcut after "/"."""
+
+    shortcut = models.SlugField(max_length=40, unique=True)
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut} — {self.title}"
+
+
 class ConnectionKind(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     AGENT = "agent", "Agent"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Substr
 
-from .models import Connection, ConnectionKind, Message
+from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from sessions_app.serializers import user_display_name
+
+from .models import Connection, ConnectionKind, Message, MessageRole
 
 
 def messages_for_session(
@@ -44,3 +49,88 @@ def connection_stats() -> dict[str, int]:
         "agent_connections": counts["agent"],
         "active_sessions": counts["sessions"],
     }
+
+
+# --- The agent console's inbox -----------------------------------------------------------------
+
+INBOX_FILTERS = ("all", "mine", "unassigned", "escalated", "ai", "closed")
+INBOX_LIMIT = 100
+_ANSWER_ROLES = (MessageRole.AGENT, MessageRole.ASSISTANT)
+
+
+def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> QuerySet:
+    """Return sessions for the console inbox, annotated for their summary, in one query.
+
+    Escalated first (longest waiting first), then open, then closed; each row carries its
+    last visible message and how many customer messages came after the last answer.
+    """
+    last_answer_seq = (
+        Message.objects.filter(session=OuterRef("session"), role__in=_ANSWER_ROLES, internal=False)
+        .order_by("-seq")
+        .values("seq")[:1]
+    )
+    unanswered = (
+        Message.objects.filter(
+            session=OuterRef("pk"),
+            role=MessageRole.CUSTOMER,
+            seq__gt=Coalesce(Subquery(last_answer_seq), 0),
+        )
+        .order_by()
+        .values("session")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    last_message = Message.objects.filter(session=OuterRef("pk"), internal=False).order_by("-seq")
+    queryset = SupportSession.objects.select_related("assignee").annotate(
+        unanswered=Coalesce(Subquery(unanswered), 0),
+        last_message_seq=Subquery(last_message.values("seq")[:1]),
+        last_message_role=Subquery(last_message.values("role")[:1]),
+        last_message_preview=Subquery(
+            last_message.annotate(preview=Substr("content", 1, 140)).values("preview")[:1]
+        ),
+        last_message_at=Subquery(last_message.values("created_at")[:1]),
+        status_rank=Case(
+            When(status=SessionStatus.ESCALATED, then=Value(0)),
+            When(status=SessionStatus.OPEN, then=Value(1)),
+            default=Value(2),
+        ),
+    )
+    if filter_name == "mine" and user is not None:
+        queryset = queryset.filter(assignee=user).exclude(status=SessionStatus.CLOSED)
+    elif filter_name == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True).exclude(status=SessionStatus.CLOSED)
+    elif filter_name == "escalated":
+        queryset = queryset.filter(status=SessionStatus.ESCALATED)
+    elif filter_name == "ai":
+        queryset = queryset.filter(status=SessionStatus.OPEN, handled_by=HandledBy.AI)
+    elif filter_name == "closed":
+        queryset = queryset.filter(status=SessionStatus.CLOSED)
+    search = (search or "").strip()
+    if search:
+        matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=search)
+        queryset = queryset.filter(
+            Q(customer_name__icontains=search)
+            | Q(customer_email__icontains=search)
+            | Exists(matching)
+        )
+    return queryset.order_by(
+        "status_rank", F("escalated_at").asc(nulls_last=True), "-last_activity_at"
+    )
+
+
+def inbox_session(*, session_id) -> SupportSession | None:
+    """Return one session annotated like the inbox rows (for live updates)."""
+    return inbox_sessions().filter(pk=session_id).first()
+
+
+def agents_online() -> list[dict]:
+    """Return every staff user with whether they have a console socket open."""
+    online = set(
+        Connection.objects.filter(kind=ConnectionKind.AGENT).values_list("user_id", flat=True)
+    )
+    users = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .order_by("first_name", "username")
+    )
+    return [{"id": u.pk, "name": user_display_name(u), "online": u.pk in online} for u in users]

@@ -7,7 +7,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
-from sessions_app.serializers import AuthorSerializer
+from sessions_app.serializers import AuthorSerializer, user_display_name
 
 from .models import Message
 
@@ -65,3 +65,31 @@ def message_payload(message: Message, *, for_staff: bool = False) -> dict:
     serializer = StaffMessageSerializer if for_staff else MessageSerializer
     # A JSON round trip leaves only plain types, which every channel-layer serializer accepts.
     return json.loads(json.dumps(serializer(message).data, cls=DjangoJSONEncoder))
+
+
+def inbox_summary(session) -> dict:
+    """Return an inbox row for a session annotated by chat.selectors.inbox_sessions."""
+    assignee = session.assignee
+    last_message = None
+    if session.last_message_seq is not None:
+        last_message = {
+            "seq": session.last_message_seq,
+            "role": session.last_message_role,
+            "content": session.last_message_preview,
+            "created_at": session.last_message_at,
+        }
+    data = {
+        "id": session.pk,
+        "status": session.status,
+        "handled_by": session.handled_by,
+        "assignee": {"id": assignee.pk, "name": user_display_name(assignee)} if assignee else None,
+        "customer_name": session.customer_name,
+        "customer_email": session.customer_email,
+        "created_at": session.created_at,
+        "last_activity_at": session.last_activity_at,
+        "escalated_at": session.escalated_at,
+        "last_message": last_message,
+        "unanswered": session.unanswered,
+        "csat": session.csat,
+    }
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -28,7 +28,7 @@ from .serializers import message_payload
 
 logger = logging.getLogger(__name__)
 
-# Roles whose content a person typed: the size limit applies to them.
+# Roles whose content a person typed: the size limit applies to them (notes: see below).
 _HUMAN_ROLES = {MessageRole.CUSTOMER, MessageRole.AGENT}
 
 
@@ -68,7 +68,8 @@ def message_create(
     Idempotent: a repeated ``client_msg_id`` (or a second reply to the same message) returns
     the stored message with ``created=False`` and changes nothing.
     """
-    content = _validate_content(content, role)
+    # An internal note is typed by an agent too, so it gets the same size limit.
+    content = _validate_content(content, MessageRole.AGENT if internal else role)
     with transaction.atomic():
         try:
             session = SupportSession.objects.select_for_update().get(pk=session_id)
@@ -117,7 +118,7 @@ def message_create(
 
 def message_broadcast(*, message: Message) -> None:
     """Send a stored message to the sockets that may see it (internal notes: staff only)."""
-    staff_event = {"type": "chat.message", "message": message_payload(message, for_staff=True)}
+    staff_event = {"type": "staff.message", "message": message_payload(message, for_staff=True)}
     if message.internal:
         realtime.group_send(realtime.session_staff_group(message.session_id), staff_event)
     else:
@@ -138,6 +139,57 @@ def _reply_schedule(message_id: uuid.UUID) -> None:
     from agents.services import reply_schedule
 
     reply_schedule(message_id=message_id)
+
+
+# --- Human agents ---------------------------------------------------------------------------
+
+
+class NotAssigned(Exception):
+    """Only the agent who took the session over may reply to the customer."""
+
+    code = "not_assigned"
+    detail = "Take the conversation over before replying to the customer."
+
+
+def agent_message_send(
+    *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
+) -> MessageResult:
+    """Store a human agent's reply; the agent must be the session's assignee."""
+    with transaction.atomic():
+        try:
+            session = SupportSession.objects.select_for_update().get(pk=session_id)
+        except SupportSession.DoesNotExist:
+            raise SessionNotFound() from None
+        if client_msg_id is not None:
+            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
+            if existing is not None:
+                return MessageResult(existing, created=False)
+        if session.status == SessionStatus.CLOSED:
+            raise SessionClosed()
+        if session.handled_by != HandledBy.HUMAN or session.assignee_id != user.pk:
+            raise NotAssigned()
+        return message_create(
+            session_id=session.pk,
+            role=MessageRole.AGENT,
+            content=content,
+            client_msg_id=client_msg_id,
+            author=user,
+        )
+
+
+def note_add(
+    *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
+) -> MessageResult:
+    """Store a private note on the session: agents see it, the customer never does."""
+    return message_create(
+        session_id=session_id,
+        role=MessageRole.SYSTEM,
+        content=content,
+        client_msg_id=client_msg_id,
+        author=user,
+        internal=True,
+        metadata={"event": "note"},
+    )
 
 
 # --- Connection registry --------------------------------------------------------------------

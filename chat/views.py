@@ -1,8 +1,13 @@
-"""The customer chat page."""
+"""Pages: the customer chat page and the agent console (with its login)."""
 
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from sessions_app.serializers import user_display_name
 from supportdesk.conf import app_setting
 
 
@@ -13,4 +18,43 @@ def chat_page(request):
         request,
         "chat/index.html",
         {"max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS"))},
+    )
+
+
+class ConsoleLoginView(LoginView):
+    """The console's login page; a non-staff account is told so instead of let in."""
+
+    template_name = "console/login.html"
+    redirect_authenticated_user = False
+
+    def form_valid(self, form):
+        if not form.get_user().is_staff:
+            return self.render_to_response(self.get_context_data(form=form, denied=True))
+        return super().form_valid(form)
+
+    def get_default_redirect_url(self):
+        return reverse("console")
+
+
+@never_cache
+def console_page(request):
+    """Render the live agent console for staff; everyone else goes to its login page."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("console-login"))
+    if not user.is_staff:
+        return render(
+            request,
+            "console/login.html",
+            {"denied": True, "form": AuthenticationForm(request)},
+            status=403,
+        )
+    return render(
+        request,
+        "console/index.html",
+        {
+            "user_display_name": user_display_name(user),
+            "logout_url": reverse("console-logout"),
+            "max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS")),
+        },
     )

@@ -1,14 +1,22 @@
 """Admin for support sessions: the back office's view of every conversation."""
 
-from django.contrib import admin
+from __future__ import annotations
 
-from chat.models import Message
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Q, Subquery
 
+from chat.models import Message, MessageRole
+
+from . import services
+from .exceptions import SessionError
 from .models import SupportSession
 
 
 class MessageInline(admin.TabularInline):
+    """The transcript, read-only, in seq order (internal notes included and marked)."""
+
     model = Message
+    fk_name = "session"
     fields = [
         "seq",
         "role",
@@ -17,6 +25,7 @@ class MessageInline(admin.TabularInline):
         "confidence",
         "requires_escalation",
         "internal",
+        "decision",
         "created_at",
     ]
     readonly_fields = fields
@@ -31,6 +40,22 @@ class MessageInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
 
+    @admin.display(description="why")
+    def decision(self, message):
+        reasons = (message.metadata or {}).get("reasons") or []
+        return ", ".join(reasons) or "—"
+
+
+def _seconds(delta) -> str:
+    if delta is None:
+        return "—"
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
 
 @admin.register(SupportSession)
 class SupportSessionAdmin(admin.ModelAdmin):
@@ -39,12 +64,14 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "status",
         "handled_by",
         "assignee",
-        "last_seq",
+        "message_count",
         "csat",
+        "first_response",
+        "duration",
         "created_at",
         "last_activity_at",
     ]
-    list_filter = ["status", "handled_by", "assignee", "created_at"]
+    list_filter = ["status", "handled_by", "assignee", "csat", "created_at"]
     search_fields = ["id", "customer_name", "customer_email"]
     list_select_related = ["assignee"]
     readonly_fields = [
@@ -53,7 +80,73 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "last_seq",
         "created_at",
         "last_activity_at",
+        "escalated_at",
         "closed_at",
+        "csat",
+        "first_response",
+        "duration",
     ]
     date_hierarchy = "created_at"
     inlines = [MessageInline]
+    actions = ["escalate", "assign_to_me", "hand_back_to_ai", "close"]
+
+    def get_queryset(self, request):
+        first_answer = (
+            Message.objects.filter(
+                session=OuterRef("pk"), role__in=[MessageRole.ASSISTANT, MessageRole.AGENT]
+            )
+            .order_by("seq")
+            .values("created_at")[:1]
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                visible_messages=Count("messages", filter=Q(messages__internal=False)),
+                first_answer_at=Subquery(first_answer),
+            )
+        )
+
+    @admin.display(description="messages", ordering="visible_messages")
+    def message_count(self, session):
+        return session.visible_messages
+
+    @admin.display(description="first response")
+    def first_response(self, session):
+        first = getattr(session, "first_answer_at", None)
+        return _seconds(first - session.created_at) if first else "—"
+
+    @admin.display(description="duration")
+    def duration(self, session):
+        return _seconds(session.closed_at - session.created_at) if session.closed_at else "—"
+
+    def _apply(self, request, queryset, action, **kwargs):
+        done = 0
+        for session in queryset:
+            try:
+                action(session_id=session.pk, **kwargs)
+                done += 1
+            except SessionError as error:
+                self.message_user(request, f"{session}: {error.detail}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{done} session(s) updated.", messages.SUCCESS)
+
+    @admin.action(description="Escalate to the human queue")
+    def escalate(self, request, queryset):
+        self._apply(
+            request, queryset, services.session_escalate, reason="admin", actor=request.user
+        )
+
+    @admin.action(description="Assign to me (take over)")
+    def assign_to_me(self, request, queryset):
+        self._apply(
+            request, queryset, services.session_assign, assignee=request.user, actor=request.user
+        )
+
+    @admin.action(description="Hand back to the AI")
+    def hand_back_to_ai(self, request, queryset):
+        self._apply(request, queryset, services.session_release, actor=request.user)
+
+    @admin.action(description="Close")
+    def close(self, request, queryset):
+        self._apply(request, queryset, services.session_close, actor=request.user)

@@ -84,15 +84,17 @@ def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) ->
     if session.status == SessionStatus.ESCALATED:
         return session
     session.status = SessionStatus.ESCALATED
+    session.escalated_at = timezone.now()
     session.metadata = {**session.metadata, "escalation_reason": reason}
-    session.save(update_fields=["status", "metadata"])
-    _timeline(
-        session,
-        "We're connecting you with a member of our support team.",
-        event="escalated",
-        actor=actor,
-    )
+    session.save(update_fields=["status", "escalated_at", "metadata"])
+    _timeline(session, "Conversation handed to the support team.", event="escalated", actor=actor)
     transaction.on_commit(lambda: _broadcast(session.pk))
+    transaction.on_commit(
+        lambda: realtime.group_send(
+            realtime.AGENTS_GROUP,
+            {"type": "session.escalated", "session_id": str(session.pk), "reason": reason},
+        )
+    )
     logger.info("Session %s escalated: %s", session.pk, reason)
     return session
 
@@ -110,7 +112,8 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
     session.handled_by = HandledBy.HUMAN
     session.assignee = user
     session.status = SessionStatus.ESCALATED
-    session.save(update_fields=["handled_by", "assignee", "status"])
+    session.escalated_at = session.escalated_at or timezone.now()
+    session.save(update_fields=["handled_by", "assignee", "status", "escalated_at"])
     _timeline(
         session,
         f"{user_display_name(user)} joined the conversation.",
@@ -132,7 +135,8 @@ def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> Supp
     session.assignee = assignee
     session.handled_by = HandledBy.HUMAN
     session.status = SessionStatus.ESCALATED
-    session.save(update_fields=["assignee", "handled_by", "status"])
+    session.escalated_at = session.escalated_at or timezone.now()
+    session.save(update_fields=["assignee", "handled_by", "status", "escalated_at"])
     _timeline(
         session,
         f"{user_display_name(assignee)} joined the conversation.",
@@ -154,7 +158,8 @@ def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSessio
     session.status = SessionStatus.OPEN
     session.handled_by = HandledBy.AI
     session.assignee = None
-    session.save(update_fields=["status", "handled_by", "assignee"])
+    session.escalated_at = None
+    session.save(update_fields=["status", "handled_by", "assignee", "escalated_at"])
     _timeline(session, "You're chatting with our assistant again.", event="released", actor=actor)
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session

@@ -1,11 +1,12 @@
 """URL routes: the chat page, the admin, health probes and the versioned REST API."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat.api import MessageListApi
-from chat.views import chat_page
+from chat.views import ConsoleLoginView, chat_page, console_page
 from sessions_app import api as session_api
 
 from . import health
@@ -38,6 +39,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", chat_page, name="chat"),
+    path("console/", console_page, name="console"),
+    path("console/login/", ConsoleLoginView.as_view(), name="console-login"),
+    path("console/logout/", LogoutView.as_view(next_page="console-login"), name="console-logout"),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

@@ -15,12 +15,11 @@ DEFAULT_TOKEN = "customer-token-for-tests"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = "Ada"
     last_name = factory.Sequence(lambda n: f"Agent{n}")
-    password = factory.PostGenerationMethodCall("set_password", "password")
+    password = factory.django.Password("password")
 
 
 class StaffFactory(UserFactory):

@@ -7,8 +7,19 @@ from django.core.management.base import BaseCommand
 
 from agents.kb_io import kb_import
 from agents.models import Article
+from chat.models import CannedResponse
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+CANNED = [
+    ("hello", "Greeting", "Hi, I'm here to help. Let me have a look at this for you."),
+    ("order", "Ask for the order number", "Could you give me your order number, please?"),
+    (
+        "refund",
+        "Refund started",
+        "I've started your refund. It will show on your statement within 5 to 10 business days.",
+    ),
+    ("bye", "Closing", "Is there anything else I can help with? Have a great day!"),
+]
 
 
 class Command(BaseCommand):
@@ -35,6 +46,10 @@ class Command(BaseCommand):
                 "last_name": "Agent",
             },
         )
+        for shortcut, title, body in CANNED:
+            CannedResponse.objects.get_or_create(
+                shortcut=shortcut, defaults={"title": title, "body": body}
+            )
         # The demo login is public by design; resetting it keeps the printed line true.
         user.is_staff = True
         user.set_password(password)
