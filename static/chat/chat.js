@@ -640,6 +640,11 @@
     },
 
     pong() { /* any frame already refreshed the idle watchdog */ },
+    // A human agent opened or left this conversation in the console.
+    presence(frame) {
+      if (frame.role !== 'agent' || typeof frame.name !== 'string') return;
+      setStatusNotice(frame.present ? `${frame.name} is here with you.` : '');
+    },
 
     error(f) {
       const code = String(f.code || '');
