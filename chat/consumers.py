@@ -76,6 +76,8 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         self.limiter = SlidingWindowLimiter(parse_rate(str(app_setting("CHAT_RATE_LIMIT"))))
         self._auth_deadline: asyncio.Task | None = None
         self._last_heartbeat = 0.0
+        # The highest seq sent to this client for the conversation it follows.
+        self.delivered_seq = 0
 
     # --- sending and closing: only ever on an accepted, open socket --------------------------
 
@@ -222,6 +224,38 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
     async def handle_ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong"})
 
+    # --- ordered delivery of a conversation's messages -----------------------------------------
+
+    async def _deliver(self, payload: dict) -> None:
+        self.delivered_seq = max(self.delivered_seq, payload["seq"])
+        await self.send_frame({"type": "message", "message": payload})
+
+    async def deliver_in_order(
+        self, payload: dict, *, session_id: uuid.UUID, for_staff: bool = False
+    ) -> None:
+        """Send a live message once and in seq order, after any it overtook."""
+        seq = payload["seq"]
+        if seq <= self.delivered_seq:
+            return  # already delivered by the backlog or an earlier event
+        if seq > self.delivered_seq + 1:
+            # Broadcasts from different processes can overtake each other: fill the gap
+            # from the database so the client sees every message, in order, once.
+            first = self.delivered_seq + 1
+            missing = await database_sync_to_async(
+                lambda: [
+                    message_payload(m, for_staff=for_staff)
+                    for m in selectors.messages_between(
+                        session_id=session_id,
+                        first_seq=first,
+                        last_seq=seq - 1,
+                        include_internal=for_staff,
+                    )
+                ]
+            )()
+            for earlier in missing:
+                await self._deliver(earlier)
+        await self._deliver(payload)
+
     # --- events from the channel layer ----------------------------------------------------------
 
     async def connection_stale(self, event: dict) -> None:
@@ -244,7 +278,6 @@ class CustomerConsumer(SupportConsumer):
             # Rejected before any query: "undefined" never reaches the database.
             await self.close(code=CloseCode.INVALID_SESSION_ID)
             return
-        self.delivered_seq = 0
         await self.start_auth_deadline()
 
     def frame_handlers(self) -> dict:
@@ -285,10 +318,6 @@ class CustomerConsumer(SupportConsumer):
         session = session_selectors.session_get(session_id=self.session_id)
         messages = selectors.messages_for_session(session_id=self.session_id, after_seq=start)
         return [message_payload(m) for m in messages], session_payload(session)
-
-    async def _deliver(self, payload: dict) -> None:
-        self.delivered_seq = max(self.delivered_seq, payload["seq"])
-        await self.send_frame({"type": "message", "message": payload})
 
     async def handle_message(self, frame: dict) -> None:
         parsed = frames.parse_message(frame)
@@ -342,27 +371,8 @@ class CustomerConsumer(SupportConsumer):
     # --- events from the session group ------------------------------------------------------
 
     async def chat_message(self, event: dict) -> None:
-        if self.phase is not Phase.READY:
-            return
-        payload = event["message"]
-        seq = payload["seq"]
-        if seq <= self.delivered_seq:
-            return  # already delivered by the backlog or an earlier event
-        if seq > self.delivered_seq + 1:
-            # Broadcasts from different processes can overtake each other: fill the gap
-            # from the database so the client sees every message, in order, once.
-            missing = await database_sync_to_async(self._missing)(self.delivered_seq + 1, seq - 1)
-            for earlier in missing:
-                await self._deliver(earlier)
-        await self._deliver(payload)
-
-    def _missing(self, first: int, last: int) -> list[dict]:
-        return [
-            message_payload(m)
-            for m in selectors.messages_between(
-                session_id=self.session_id, first_seq=first, last_seq=last
-            )
-        ]
+        if self.phase is Phase.READY:
+            await self.deliver_in_order(event["message"], session_id=self.session_id)
 
     async def session_updated(self, event: dict) -> None:
         if self.phase is Phase.READY:
@@ -411,7 +421,6 @@ class AgentConsumer(SupportConsumer):
         self.user = None
         self.user_name = ""
         self.joined_session: uuid.UUID | None = None
-        self.delivered_seq = 0
 
     async def connect(self):
         await self.accept()
@@ -568,23 +577,17 @@ class AgentConsumer(SupportConsumer):
         )
 
     async def handle_message(self, frame: dict) -> None:
-        session_id = self._session_ref(frame)
-        parsed = frames.parse_message(frame)
-        result = await self._write(
-            services.agent_message_send,
-            frame,
-            session_id=session_id,
-            user=self.user,
-            content=parsed.content,
-            client_msg_id=parsed.client_msg_id,
-        )
-        await self._send_ack(session_id, result.message)
+        await self._post(services.agent_message_send, frame)
 
     async def handle_note(self, frame: dict) -> None:
+        await self._post(services.note_add, frame)
+
+    async def _post(self, service, frame: dict) -> None:
+        """Store a reply or a note through ``service`` and acknowledge it."""
         session_id = self._session_ref(frame)
         parsed = frames.parse_message(frame)
         result = await self._write(
-            services.note_add,
+            service,
             frame,
             session_id=session_id,
             user=self.user,
@@ -653,33 +656,10 @@ class AgentConsumer(SupportConsumer):
 
     # --- events ---------------------------------------------------------------------------------
 
-    async def _deliver(self, payload: dict) -> None:
-        self.delivered_seq = max(self.delivered_seq, payload["seq"])
-        await self.send_frame({"type": "message", "message": payload})
-
     async def staff_message(self, event: dict) -> None:
         payload = event["message"]
-        if self.phase is not Phase.READY or payload["session_id"] != str(self.joined_session):
-            return
-        seq = payload["seq"]
-        if seq <= self.delivered_seq:
-            return
-        if seq > self.delivered_seq + 1:
-            session_id = self.joined_session
-            missing = await database_sync_to_async(
-                lambda: [
-                    message_payload(m, for_staff=True)
-                    for m in selectors.messages_between(
-                        session_id=session_id,
-                        first_seq=self.delivered_seq + 1,
-                        last_seq=seq - 1,
-                        include_internal=True,
-                    )
-                ]
-            )()
-            for earlier in missing:
-                await self._deliver(earlier)
-        await self._deliver(payload)
+        if self.phase is Phase.READY and payload["session_id"] == str(self.joined_session):
+            await self.deliver_in_order(payload, session_id=self.joined_session, for_staff=True)
 
     async def chat_message(self, event: dict) -> None:
         """The customer-facing copy of a message; agents get the staff copy instead."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,11 +63,13 @@ def message_create(
     in_reply_to_id: uuid.UUID | None = None,
     internal: bool = False,
     metadata: dict | None = None,
+    authorize: Callable[[SupportSession], None] | None = None,
 ) -> MessageResult:
     """Store a message with the session's next seq, then broadcast it after commit.
 
     Idempotent: a repeated ``client_msg_id`` (or a second reply to the same message) returns
-    the stored message with ``created=False`` and changes nothing.
+    the stored message with ``created=False`` and changes nothing. ``authorize`` may refuse
+    a new message by raising; it runs under the session's lock, after the idempotency check.
     """
     # An internal note is typed by an agent too, so it gets the same size limit.
     content = _validate_content(content, MessageRole.AGENT if internal else role)
@@ -86,6 +89,8 @@ def message_create(
                 return MessageResult(existing, created=False)
         if session.status == SessionStatus.CLOSED and role in _HUMAN_ROLES and not internal:
             raise SessionClosed()
+        if authorize is not None:
+            authorize(session)
 
         now = timezone.now()
         session.last_seq += 1
@@ -155,26 +160,19 @@ def agent_message_send(
     *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
 ) -> MessageResult:
     """Store a human agent's reply; the agent must be the session's assignee."""
-    with transaction.atomic():
-        try:
-            session = SupportSession.objects.select_for_update().get(pk=session_id)
-        except SupportSession.DoesNotExist:
-            raise SessionNotFound() from None
-        if client_msg_id is not None:
-            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
-            if existing is not None:
-                return MessageResult(existing, created=False)
-        if session.status == SessionStatus.CLOSED:
-            raise SessionClosed()
+
+    def assignee_only(session: SupportSession) -> None:
         if session.handled_by != HandledBy.HUMAN or session.assignee_id != user.pk:
             raise NotAssigned()
-        return message_create(
-            session_id=session.pk,
-            role=MessageRole.AGENT,
-            content=content,
-            client_msg_id=client_msg_id,
-            author=user,
-        )
+
+    return message_create(
+        session_id=session_id,
+        role=MessageRole.AGENT,
+        content=content,
+        client_msg_id=client_msg_id,
+        author=user,
+        authorize=assignee_only,
+    )
 
 
 def note_add(
