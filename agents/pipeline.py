@@ -10,7 +10,13 @@ from supportdesk.conf import app_setting
 
 from . import memory, policy
 from .knowledge import ArticleHit, articles_search
-from .providers import DeltaCallback, ProviderError, ReplyProvider, provider_get
+from .providers import (
+    DeltaCallback,
+    ProviderDeclined,
+    ProviderError,
+    ReplyProvider,
+    provider_get,
+)
 from .retrieval import DEFAULT_CONFIDENCE_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -104,8 +110,13 @@ def reply_compose(
             )
             content, cited = composed.content, composed.cited
         except ProviderError as error:
-            logger.warning("Provider %s failed: %s; handing over", provider.name, error)
-            decision = policy.EscalationDecision(True, [*decision.reasons, "provider_failed"])
+            # A model that says the articles don't cover it is a low-confidence answer, not
+            # an outage; both hand over.
+            reason = (
+                "provider_declined" if isinstance(error, ProviderDeclined) else ("provider_failed")
+            )
+            logger.warning("Provider %s: %s (%s); handing over", provider.name, error, reason)
+            decision = policy.EscalationDecision(True, [*decision.reasons, reason])
             metadata["reasons"] = decision.reasons
             content = HANDOVER_TEXT
     metadata["compute_ms"] = round((time.perf_counter() - started) * 1000, 2)
