@@ -301,3 +301,36 @@ def test_inbox_query_count_is_constant(django_assert_num_queries, db):
     with django_assert_num_queries(1):
         rows = [inbox_summary(s) for s in inbox_sessions()[:100]]
     assert len(rows) == 15
+
+
+async def test_join_replays_with_notes_and_leave_stops_the_stream():
+    agent = await make(StaffFactory, first_name="Dana", last_name="Lee")
+    session = await make(SupportSessionFactory, handled_by="human", status="escalated")
+    await database_sync_to_async(message_create)(
+        session_id=session.pk, role="customer", content="first"
+    )
+    from chat.services import note_add
+
+    await database_sync_to_async(note_add)(session_id=session.pk, user=agent, content="n")
+    async with customer_socket(session.pk) as customer, agent_socket(agent) as ws:
+        await customer.receive_json_from(timeout=TIMEOUT)
+        await customer.receive_json_from(timeout=TIMEOUT)  # replayed "first"
+        await ready_agent(ws)
+        await ws.send_json_to({"type": "join", "session_id": str(session.pk), "last_seq": 0})
+        frames = await frames_until(ws, lambda f: f["type"] == "joined")
+        replay = [f["message"] for f in frames if f["type"] == "message"]
+        assert [(m["seq"], m["internal"]) for m in replay] == [(1, False), (2, True)]
+        assert (await customer.receive_json_from(timeout=TIMEOUT))["present"] is True
+        await ws.send_json_to({"type": "leave", "session_id": str(session.pk)})
+        assert await customer.receive_json_from(timeout=TIMEOUT) == {
+            "type": "presence",
+            "role": "agent",
+            "name": "Dana Lee",
+            "present": False,
+        }
+        await customer.send_json_to(
+            {"type": "message", "content": "anyone?", "client_msg_id": "c9"}
+        )
+        updates = await frames_until(ws, lambda f: f["type"] == "inbox_update")
+        assert not [f for f in updates if f["type"] == "message"]
+        assert updates[-1]["session"]["last_message"]["content"] == "anyone?"
