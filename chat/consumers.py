@@ -34,6 +34,16 @@ from .serializers import inbox_summary, message_payload
 logger = logging.getLogger(__name__)
 
 
+async def run_db(function, /, *args, **kwargs):
+    """Run ORM code in a worker thread and return its result.
+
+    Not Channels' default single shared thread: there, every socket of the process waits
+    for every other socket's queries (measured: docs/performance.md). Each pool thread keeps
+    its own connection, closed or reused per CONN_MAX_AGE as usual.
+    """
+    return await database_sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
+
+
 class CloseCode(enum.IntEnum):
     """WebSocket close codes of the protocol (DESIGN.md)."""
 
@@ -133,12 +143,20 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
             self._auth_deadline = None
-        # Leave every group and forget the row, so nothing of this socket outlives it.
+        # Leave every group and forget the row, so nothing of this socket outlives it; one
+        # failure (a Redis hiccup) must not stop the rest of the clean-up.
         for group in list(self.joined_groups):
-            await self.leave(group)
+            try:
+                await self.leave(group)
+            except Exception:
+                logger.warning("Could not leave group %s on disconnect", group, exc_info=True)
         if self.registered:
-            await database_sync_to_async(services.connection_remove)(channel_name=self.channel_name)
-            self.registered = False
+            try:
+                await run_db(services.connection_remove, channel_name=self.channel_name)
+                self.registered = False
+            except Exception:
+                # The stale sweep removes the row later.
+                logger.warning("Could not remove the connection row", exc_info=True)
         # A client closing or vanishing is ordinary life for a chat server, not an error.
         logger.debug("Socket disconnected (code %s)", code)
         await super().websocket_disconnect(message)
@@ -203,10 +221,11 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         if now - self._last_heartbeat < float(app_setting("CHAT_HEARTBEAT_WRITE_EVERY")):
             return
         self._last_heartbeat = now
-        await database_sync_to_async(services.connection_heartbeat)(channel_name=self.channel_name)
+        await run_db(services.connection_heartbeat, channel_name=self.channel_name)
 
     async def register(self, *, session_id=None, user_id=None) -> None:
-        await database_sync_to_async(services.connection_register)(
+        await run_db(
+            services.connection_register,
             channel_name=self.channel_name,
             kind=self.connection_kind,
             session_id=session_id,
@@ -241,7 +260,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
             # Broadcasts from different processes can overtake each other: fill the gap
             # from the database so the client sees every message, in order, once.
             first = self.delivered_seq + 1
-            missing = await database_sync_to_async(
+            missing = await run_db(
                 lambda: [
                     message_payload(m, for_staff=for_staff)
                     for m in selectors.messages_between(
@@ -251,7 +270,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
                         include_internal=for_staff,
                     )
                 ]
-            )()
+            )
             for earlier in missing:
                 await self._deliver(earlier)
         await self._deliver(payload)
@@ -291,8 +310,8 @@ class CustomerConsumer(SupportConsumer):
     async def handle_auth(self, frame: dict) -> None:
         auth = frames.parse_auth(frame)
         try:
-            session = await database_sync_to_async(session_selectors.session_for_customer)(
-                session_id=self.session_id, token=auth.token
+            session = await run_db(
+                session_selectors.session_for_customer, session_id=self.session_id, token=auth.token
             )
         except SessionNotFound:
             await self.close(code=CloseCode.SESSION_NOT_FOUND)
@@ -305,7 +324,7 @@ class CustomerConsumer(SupportConsumer):
         await self.join(realtime.session_group(self.session_id))
         await self.register(session_id=self.session_id)
         start = min(auth.last_seq, session.last_seq)
-        backlog, session_data = await database_sync_to_async(self._backlog)(start)
+        backlog, session_data = await run_db(self._backlog, start)
         self.phase = Phase.READY
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
@@ -322,7 +341,8 @@ class CustomerConsumer(SupportConsumer):
     async def handle_message(self, frame: dict) -> None:
         parsed = frames.parse_message(frame)
         try:
-            result = await database_sync_to_async(services.message_create)(
+            result = await run_db(
+                services.message_create,
                 session_id=self.session_id,
                 role=MessageRole.CUSTOMER,
                 content=parsed.content,
@@ -433,7 +453,7 @@ class AgentConsumer(SupportConsumer):
         await self.join(realtime.AGENTS_GROUP)
         await self.register(user_id=user.pk)
         self.phase = Phase.READY
-        agents, canned = await database_sync_to_async(self._ready_data)()
+        agents, canned = await run_db(self._ready_data)
         await self.send_frame(
             {
                 "type": "ready",
@@ -477,7 +497,7 @@ class AgentConsumer(SupportConsumer):
     # --- frames -------------------------------------------------------------------------------
 
     async def send_inbox(self, filter_name: str, search: str) -> None:
-        rows = await database_sync_to_async(self._inbox)(filter_name, search)
+        rows = await run_db(self._inbox, filter_name, search)
         await self.send_frame({"type": "inbox", "sessions": rows})
 
     def _inbox(self, filter_name: str, search: str) -> list[dict]:
@@ -513,9 +533,7 @@ class AgentConsumer(SupportConsumer):
         if self.joined_session is not None and self.joined_session != session_id:
             await self._leave_session()
         try:
-            session = await database_sync_to_async(session_selectors.session_get)(
-                session_id=session_id
-            )
+            session = await run_db(session_selectors.session_get, session_id=session_id)
         except SessionNotFound:
             raise frames.FrameError("not_found", "no such session") from None
         # Join before reading the backlog, as the customer socket does: nothing falls between.
@@ -523,7 +541,7 @@ class AgentConsumer(SupportConsumer):
         await self.join(realtime.session_staff_group(session_id))
         self.joined_session = session_id
         start = min(last_seq, session.last_seq)
-        backlog, session_data = await database_sync_to_async(self._backlog)(session_id, start)
+        backlog, session_data = await run_db(self._backlog, session_id, start)
         self.delivered_seq = start
         await self.send_frame({"type": "session", "session": session_data})
         for payload in backlog:
@@ -558,7 +576,7 @@ class AgentConsumer(SupportConsumer):
     async def _write(self, function, frame: dict, **kwargs):
         """Run a service for a frame, turning domain errors into error frames."""
         try:
-            return await database_sync_to_async(function)(**kwargs)
+            return await run_db(function, **kwargs)
         except MessageRejected as error:
             raise frames.FrameError(error.code, error.detail) from None
         except (SessionError, services.NotAssigned) as error:
@@ -615,7 +633,7 @@ class AgentConsumer(SupportConsumer):
             user_id = frame.get("user_id")
             if not isinstance(user_id, int) or isinstance(user_id, bool):
                 raise frames.FrameError("invalid_field", "'user_id' must be a staff user's id")
-            assignee = await database_sync_to_async(_staff_user)(user_id)
+            assignee = await run_db(_staff_user, user_id)
             if assignee is None:
                 raise frames.FrameError("invalid_field", "'user_id' is not a staff user")
             await self._write(
@@ -665,7 +683,7 @@ class AgentConsumer(SupportConsumer):
         """The customer-facing copy of a message; agents get the staff copy instead."""
 
     async def _summary(self, session_id) -> dict | None:
-        session = await database_sync_to_async(selectors.inbox_session)(session_id=session_id)
+        session = await run_db(selectors.inbox_session, session_id=session_id)
         return inbox_summary(session) if session is not None else None
 
     async def session_updated(self, event: dict) -> None:
@@ -696,7 +714,7 @@ class AgentConsumer(SupportConsumer):
 
     async def presence_changed(self, event: dict) -> None:
         if self.phase is Phase.READY:
-            agents = await database_sync_to_async(selectors.agents_online)()
+            agents = await run_db(selectors.agents_online)
             await self.send_frame({"type": "presence", "agents": agents})
 
     async def chat_typing(self, event: dict) -> None:

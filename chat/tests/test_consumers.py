@@ -423,3 +423,19 @@ async def test_socket_survives_a_broken_frame_sequence_and_serves_others():
             assert (await bad.receive_json_from(timeout=TIMEOUT))["type"] == "error"
         await good.send_json_to({"type": "message", "content": "still here", "client_msg_id": "g"})
         assert (await receive_until(good, "ack"))[-1]["seq"] == 1
+
+
+async def test_disconnect_cleanup_goes_on_when_leaving_a_group_fails(monkeypatch, caplog):
+    from channels.layers import get_channel_layer
+
+    session = await make_session()
+    async with customer_socket(session.pk) as ws:
+        await ws.receive_json_from(timeout=TIMEOUT)
+        layer = get_channel_layer()
+
+        async def broken_discard(group, channel):
+            raise ConnectionError("redis went away")
+
+        monkeypatch.setattr(layer, "group_discard", broken_discard)
+    assert await database_sync_to_async(Connection.objects.count)() == 0
+    assert any("Could not leave group" in r.getMessage() for r in caplog.records)
