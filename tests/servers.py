@@ -70,9 +70,11 @@ class Process:
         self._log.close()
 
 
-def start_daphne(log_dir: Path, env: dict[str, str]) -> tuple[Process, str]:
-    """Start Daphne on a free port and wait until /health/live answers."""
-    port = free_port()
+def start_daphne(
+    log_dir: Path, env: dict[str, str], port: int | None = None
+) -> tuple[Process, str]:
+    """Start Daphne (on a free port unless given) and wait until /health/live answers."""
+    port = port or free_port()
     process = Process(
         [
             sys.executable,

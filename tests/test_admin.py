@@ -24,17 +24,23 @@ def back_office(client):
         session = SupportSessionFactory(customer_name=f"Customer {n}")
         for i in range(4):
             message_create(session_id=session.pk, role="customer", content=f"question {i}")
-            message_create(session_id=session.pk, role="assistant", content=f"answer {i}",
-                           sources=[{"article_id": 1, "title": "A", "score": 0.9}],
-                           confidence=0.9, metadata={"reasons": []})
+            message_create(
+                session_id=session.pk,
+                role="assistant",
+                content=f"answer {i}",
+                sources=[{"article_id": 1, "title": "A", "score": 0.9}],
+                confidence=0.9,
+                metadata={"reasons": []},
+            )
         if n % 3 == 0:
             services.session_take_over(session_id=session.pk, user=agents[n % 3])
             note_add(session_id=session.pk, user=agents[n % 3], content="note")
         if n % 4 == 0:
             services.session_close(session_id=session.pk)
             services.session_rate(session_id=session.pk, csat=4)
-        Connection.objects.create(channel_name=f"chan-{n}", kind="customer", session=session,
-                                  last_seen_at=timezone.now())
+        Connection.objects.create(
+            channel_name=f"chan-{n}", kind="customer", session=session, last_seen_at=timezone.now()
+        )
     for n in range(5):
         article = Article.objects.create(slug=f"a-{n}", title=f"Article {n}", body="Body.")
         ArticleExample.objects.create(article=article, text=f"example {n}")
@@ -53,8 +59,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("app", "model", "cls"), PAGES)
-def test_changelist_renders_with_bounded_queries(back_office, django_assert_max_num_queries,
-                                                 app, model, cls):
+def test_changelist_renders_with_bounded_queries(
+    back_office, django_assert_max_num_queries, app, model, cls
+):
     with django_assert_max_num_queries(12):
         response = back_office.get(reverse(f"admin:{app}_{model}_changelist"))
     assert response.status_code == 200
@@ -70,8 +77,9 @@ def test_change_page_renders(back_office, django_assert_max_num_queries, app, mo
 
 def test_session_page_shows_transcript_in_order_with_csat(back_office):
     session = SupportSession.objects.filter(csat=4).first()
-    response = back_office.get(reverse("admin:sessions_app_supportsession_change",
-                                       args=[session.pk]))
+    response = back_office.get(
+        reverse("admin:sessions_app_supportsession_change", args=[session.pk])
+    )
     body = response.content.decode()
     positions = [body.index(f"question {i}") for i in range(4)]
     assert positions == sorted(positions)
@@ -79,8 +87,9 @@ def test_session_page_shows_transcript_in_order_with_csat(back_office):
 
 
 def test_session_changelist_filters_by_status(back_office):
-    response = back_office.get(reverse("admin:sessions_app_supportsession_changelist"),
-                               {"status__exact": "closed"})
+    response = back_office.get(
+        reverse("admin:sessions_app_supportsession_changelist"), {"status__exact": "closed"}
+    )
     assert response.context["cl"].result_count == 3
 
 
