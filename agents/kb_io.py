@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -59,6 +61,15 @@ def _read_examples(path: Path) -> Iterator[tuple[str, str]]:
             yield text[:500], slug
 
 
+def _slug(raw: str) -> str:
+    """Keep a valid slug exactly (case matters: it is the article's public key)."""
+    try:
+        validate_slug(raw)
+        return raw
+    except ValidationError:
+        return slugify(raw)
+
+
 def kb_import(
     *,
     articles_file: Path | None = None,
@@ -71,7 +82,7 @@ def kb_import(
     examples = [pair for path in examples_files for pair in _read_examples(path)]
     with transaction.atomic(), index_updates_muted():
         for row in articles:
-            slug = slugify(row["slug"]) if row["slug"] != slugify(row["slug"]) else row["slug"]
+            slug = _slug(row["slug"])
             _, created = Article.objects.update_or_create(
                 slug=slug,
                 defaults={
@@ -87,7 +98,7 @@ def kb_import(
         known = set(ArticleExample.objects.values_list("article_id", "text"))
         new = []
         for text, slug in examples:
-            article_id = by_slug.get(slug) or by_slug.get(slugify(slug))
+            article_id = by_slug.get(slug) or by_slug.get(_slug(slug))
             if article_id is None:
                 raise ImportFileError(f"example {text!r} names unknown article {slug!r}")
             if (article_id, text) not in known:
