@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -73,3 +74,16 @@ def demo_kb(db):
     from agents.management.commands.seed_demo import DEMO_DIR
 
     kb_import(articles_file=DEMO_DIR / "articles.jsonl", examples_files=[DEMO_DIR / "examples.csv"])
+
+
+EVAL_DATA = Path(__file__).resolve().parent.parent / "shared" / "eval" / "banking77"
+
+
+@pytest.fixture
+def banking77() -> Path:
+    """The Banking77 evaluation data beside the repo; required in CI, skipped only locally."""
+    if not EVAL_DATA.is_dir():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{EVAL_DATA} is missing in CI", pytrace=False)
+        pytest.skip(f"{EVAL_DATA} is not beside this checkout")
+    return EVAL_DATA

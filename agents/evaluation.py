@@ -30,6 +30,8 @@ class EvaluationReport:
     out_of_scope: int = 0
     oos_escalated: int = 0
     timings_ms: list[float] = field(default_factory=list)
+    # The pipeline's own compute per reply (memory, search, policy, provider), no DB writes.
+    compute_ms: list[float] = field(default_factory=list)
     mistakes: list[tuple[str, str, str]] = field(default_factory=list)
     # Why in-scope questions were handed over, by reason: where the policy costs accuracy.
     wrong_escalation_reasons: Counter = field(default_factory=Counter)
@@ -50,6 +52,9 @@ class EvaluationReport:
             else None,
             "p50_ms_per_question": round(statistics.median(self.timings_ms), 2)
             if self.timings_ms
+            else None,
+            "p50_reply_compute_ms": round(statistics.median(self.compute_ms), 2)
+            if self.compute_ms
             else None,
         }
 
@@ -86,6 +91,8 @@ def evaluate_agent(
                 started = time.perf_counter()
                 reply = reply_generate(message_id=question.pk)
                 report.timings_ms.append((time.perf_counter() - started) * 1000)
+                if reply is not None and "compute_ms" in reply.metadata:
+                    report.compute_ms.append(reply.metadata["compute_ms"])
                 if reply is None or reply.requires_escalation or not reply.sources:
                     predicted = ESCALATE
                 else:

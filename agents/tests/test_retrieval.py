@@ -190,8 +190,8 @@ BANKING_SAMPLE_SIZE = 60
 BANKING_ACCURACY_FLOOR = 0.70
 
 
-@pytest.mark.skipif(not BANKING.is_dir(), reason="banking77 eval data not present")
-def test_banking77_dev_sample_accuracy() -> None:
+def test_banking77_dev_sample_accuracy(banking77) -> None:
+    assert banking77 == BANKING
     examples: dict[str, list[str]] = defaultdict(list)
     with (BANKING / "kb_examples.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
