@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-DAPHNE_FLAGS = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
+DAPHNE_FLAGS = [
+    "--websocket-max-message-size",
+    "65536",
+    "--websocket-max-frame-size",
+    "65536",
+    "--application-close-timeout",
+    "5",
+]
+STARTUP_TIMEOUT = 45.0
 
 
 def free_port() -> int:
@@ -28,13 +39,16 @@ def database_url() -> str:
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
+    user = urllib.parse.quote(db.get("USER") or "")
+    password = urllib.parse.quote(db.get("PASSWORD") or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    return f"postgres://{auth}{host}:{port}/{db['NAME']}"
 
 
 def server_env(**extra: str) -> dict[str, str]:
+    """Return the environment for a server process sharing this test's database."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "supportdesk.test_settings",
@@ -42,65 +56,120 @@ def server_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "PYTHONUNBUFFERED": "1",
     }
+    env.pop("DEBUG", None)
     env.update(extra)
     return env
 
 
-class Process:
-    """A child process with its output in a log file, stopped on close()."""
+def raise_nofile_limit() -> None:
+    """preexec for Daphne: enough file descriptors for hundreds of sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.popen = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+
+@dataclass
+class ManagedProcess:
+    """A child process with its output in a log file."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self, start: int = 0) -> str:
+        try:
+            with self.log_path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period: only this process (we started it)."""
+        if not self.alive():
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_process(
+    name: str, argv: list[str], log_dir: Path, env: dict[str, str], **kwargs
+) -> ManagedProcess:
+    log_path = log_dir / f"{name}.log"
+    handle = log_path.open("wb")
+    try:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **kwargs,
         )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def close(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
-        self._log.close()
+    finally:
+        handle.close()  # the child holds its own descriptor
+    return ManagedProcess(name, process, log_path)
 
 
-def start_daphne(
-    log_dir: Path, env: dict[str, str], port: int | None = None
-) -> tuple[Process, str]:
-    """Start Daphne (on a free port unless given) and wait until /health/live answers."""
-    port = port or free_port()
-    process = Process(
-        [
-            sys.executable,
-            "-m",
-            "supportdesk.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            *DAPHNE_FLAGS,
-            "supportdesk.asgi:application",
-        ],
-        env,
-        log_dir / f"daphne-{port}.log",
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+def daphne_argv(port: int) -> list[str]:
+    """Daphne as `make run` starts it (supportdesk/serve.py: 1009 for oversized frames)."""
+    return [
+        sys.executable,
+        "-m",
+        "supportdesk.serve",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        *DAPHNE_FLAGS,
+        "supportdesk.asgi:application",
+    ]
+
+
+def wait_until_live(process: ManagedProcess, base_url: str) -> None:
+    """Wait for /health/live, failing with the server's log if it dies or never answers."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"Daphne exited:\n{process.log()}")
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.log_text()}")
         try:
             url = f"{base_url}/health/live"
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (http only)
                 if response.status == 200:
-                    return process, base_url
+                    return
         except OSError:
             time.sleep(0.2)
-    process.close()
-    raise RuntimeError(f"Daphne did not start:\n{process.log()}")
+    process.stop()
+    raise RuntimeError(f"{process.name} did not start:\n{process.log_text()}")
+
+
+def start_daphne(
+    log_dir: Path, env: dict[str, str], port: int | None = None
+) -> tuple[ManagedProcess, str]:
+    """Start Daphne (on a free port unless given) and wait until /health/live answers."""
+    port = port or free_port()
+    process = start_process(
+        f"daphne-{port}-{time.monotonic_ns()}",
+        daphne_argv(port),
+        log_dir,
+        env,
+        preexec_fn=raise_nofile_limit,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    wait_until_live(process, base_url)
+    return process, base_url

@@ -29,7 +29,7 @@ def embedded_server(demo_kb, tmp_path):
     env = server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1")
     process, base_url = start_daphne(tmp_path, env)
     yield base_url
-    process.close()
+    process.stop()
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path):
             ask(page, "How do I reset my password?")
             page.wait_for_selector("li.msg-assistant[data-seq]")
 
-            process.close()
+            process.stop()
             page.wait_for_selector("#connection-state:not([data-state='online'])")
             process, _ = start_daphne(tmp_path, env, port=port)
             page.wait_for_selector("#connection-state[data-state='online']")
@@ -147,4 +147,4 @@ def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path):
             assert seqs == sorted(set(seqs)) and seqs[:4] == [1, 2, 3, 4]
             browser.close()
     finally:
-        process.close()
+        process.stop()

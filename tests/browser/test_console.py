@@ -47,7 +47,7 @@ def server(demo_kb, tmp_path):
         tmp_path, server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1")
     )
     yield base_url
-    process.close()
+    process.stop()
 
 
 @pytest.fixture

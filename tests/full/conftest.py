@@ -11,11 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import resource
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -31,6 +26,15 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.servers import (
+    ManagedProcess,
+    daphne_argv,
+    free_port,
+    raise_nofile_limit,
+    server_env,
+    start_process,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 _VENV_BIN = ROOT / ".venv" / "bin"
 BIN = _VENV_BIN if (_VENV_BIN / "daphne").exists() else Path(sys.executable).parent
@@ -42,12 +46,6 @@ STARTUP_TIMEOUT = 45.0
 # --------------------------------------------------------------------------------------------
 # Small synchronous helpers
 # --------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -86,99 +84,10 @@ def http(
     return HttpResponse(status, body, resp_headers)
 
 
-def database_url_for_subprocesses() -> str:
-    """The DATABASE_URL of the test database pytest-django is using right now."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    assert db["ENGINE"].endswith("postgresql"), db["ENGINE"]
-    user = urllib.parse.quote(db.get("USER") or "")
-    password = urllib.parse.quote(db.get("PASSWORD") or "")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{db['NAME']}"
-
-
 def subprocess_env() -> dict[str, str]:
     from django.conf import settings
 
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url_for_subprocesses(),
-            "REDIS_URL": settings.REDIS_URL,
-            "DJANGO_SETTINGS_MODULE": "supportdesk.test_settings",
-            "SUPPORTDESK_TESTING": "1",
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.pop("DEBUG", None)
-    return env
-
-
-def _raise_nofile_limit() -> None:
-    """preexec for Daphne: enough file descriptors for hundreds of sockets."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
-
-@dataclass
-class ManagedProcess:
-    name: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log_text(self, start: int = 0) -> str:
-        try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(start)
-                return handle.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a grace period: only this process (we started it)."""
-        if not self.alive():
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def start_process(
-    name: str, argv: list[str], log_dir: Path, env: dict[str, str], **kwargs
-) -> ManagedProcess:
-    log_path = log_dir / f"{name}.log"
-    handle = log_path.open("wb")
-    try:
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            **kwargs,
-        )
-    finally:
-        handle.close()  # the child holds its own descriptor
-    return ManagedProcess(name, process, log_path)
+    return server_env(REDIS_URL=settings.REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0")
 
 
 @dataclass
@@ -249,28 +158,7 @@ def live_stack(django_db_setup, django_db_blocker, tmp_path_factory, request):
     port = free_port()
     worker_name = f"fulltest-{uuid.uuid4().hex[:8]}@%h"
 
-    daphne = start_process(
-        "daphne",
-        [
-            str(BIN / "python"),
-            "-m",
-            "supportdesk.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--websocket-max-message-size",
-            "65536",
-            "--websocket-max-frame-size",
-            "65536",
-            "--application-close-timeout",
-            "5",
-            "supportdesk.asgi:application",
-        ],
-        log_dir,
-        env,
-        preexec_fn=_raise_nofile_limit,
-    )
+    daphne = start_process("daphne", daphne_argv(port), log_dir, env, preexec_fn=raise_nofile_limit)
     worker = start_process(
         "celery-worker",
         [
