@@ -14,24 +14,18 @@
   // Close codes meaning "this session/token is no good": retrying the same session would loop forever.
   const SESSION_REJECT_CODES = new Set([4001, 4003, 4004]);
   const REST_REJECT_STATUSES = new Set([400, 401, 403, 404]);
-  const ROLES = new Set(['customer', 'assistant', 'agent', 'system']);
 
-  const PING_MS = 25000;
-  const IDLE_TIMEOUT_MS = 60000;
-  const WATCHDOG_TICK_MS = 5000;
-  const BACKOFF_MIN_MS = 500;
-  const BACKOFF_MAX_MS = 10000;
-  const TYPING_THROTTLE_MS = 2000;
-  const TYPING_IDLE_MS = 3000;
+  // Shared protocol constants and helpers: static/common/realtime.js (loaded first).
+  const C = window.supportdeskCommon;
+  const {
+    ROLES, BACKOFF_MIN_MS, BACKOFF_MAX_MS, TYPING_THROTTLE_MS, TYPING_IDLE_MS,
+    FRAME_BUDGET, LOW_PRIORITY_BUDGET, LOW_PRIORITY_TYPES,
+    h, backoff, toSeq, charCount, newClientId,
+  } = C;
+
   const PEER_TYPING_TTL_MS = 10000; // hide "Agent is typing…" if the "stopped" frame got lost
   const STREAM_ORPHAN_MS = 4000;    // drop a provisional reply that never got its final message
   const COUNTER_THRESHOLD = 0.8;    // show the character counter from 80 % of the limit
-  // The server allows 20 frames / 10 s per socket (auth included) and closes after repeated
-  // overruns; stay under it, and keep headroom so typing/read chatter never delays a message.
-  const FRAME_BUDGET = 18;
-  const LOW_PRIORITY_BUDGET = 10;
-  const LOW_PRIORITY_TYPES = new Set(['typing', 'read']);
-  const FRAME_WINDOW_MS = 10000;
 
   const TEXT = {
     escalated: "We're connecting you with a person. An agent will reply here shortly.",
@@ -131,60 +125,7 @@
     newConv: byId('new-conversation'),
   };
 
-  // Builds elements from text only: server data never goes through innerHTML.
-  function h(tag, props, ...children) {
-    const node = document.createElement(tag);
-    if (props) {
-      for (const [key, value] of Object.entries(props)) {
-        if (value === null || value === undefined || value === false) continue;
-        if (key === 'class') node.className = value;
-        else if (key === 'text') node.textContent = value;
-        else if (key === 'dataset') Object.assign(node.dataset, value);
-        else node.setAttribute(key, value === true ? '' : String(value));
-      }
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined && child !== false) node.append(child);
-    }
-    return node;
-  }
-
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const pad2 = (n) => String(n).padStart(2, '0');
-
-  // Exponential backoff with "equal jitter" so many clients don't reconnect in lockstep.
-  function backoff(attempt, min, max) {
-    const base = Math.min(max, min * Math.pow(2, attempt));
-    return Math.round(base / 2 + Math.random() * (base / 2));
-  }
-
-  function formatTime(iso) {
-    const d = iso ? new Date(iso) : new Date();
-    if (Number.isNaN(d.getTime())) return '';
-    return pad2(d.getHours()) + ':' + pad2(d.getMinutes());
-  }
-
-  function toSeq(value) {
-    const n = Number(value);
-    return Number.isFinite(n) && n > 0 ? n : null;
-  }
-
-  // Python's len() counts code points; String.length counts UTF-16 units (emoji = 2).
-  const charCount = (s) => Array.from(s).length;
-
-  // crypto.randomUUID only exists in secure contexts, so plain-http deployments need a fallback.
-  function newClientId() {
-    try {
-      if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
-    } catch (_) { /* fall through */ }
-    const bytes = new Uint8Array(16);
-    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
-    else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  }
 
   function isValidSession(s) {
     return !!s && typeof s.id === 'string' && UUID_RE.test(s.id) &&
@@ -469,11 +410,7 @@
     state.ws = null;
     state.authed = false;
     state.wsGen++;
-    if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-    try {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
-    } catch (_) { /* already closing */ }
+    C.closeSocket(ws);
   }
 
   function onSocketClosed(code) {
@@ -504,37 +441,24 @@
   }
 
   function scheduleReconnect() {
-    if (state.reconnectTimer) return;
-    const delay = backoff(state.attempts++, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
-    setConn(navigator.onLine === false ? 'offline' : 'reconnecting');
-    state.reconnectTimer = setTimeout(() => {
-      state.reconnectTimer = null;
-      connect();
-    }, delay);
+    C.scheduleReconnect(state, connect, () => setConn(navigator.onLine === false ? 'offline' : 'reconnecting'));
   }
 
   function reconnectNow() {
     if (state.closed || !state.session) return;
-    if (state.ws && state.ws.readyState <= WebSocket.OPEN) return;
-    state.attempts = 0;
-    connect();
+    C.reconnectNow(state, connect);
   }
 
   function startHeartbeat() {
-    stopHeartbeat();
-    state.pingTimer = setInterval(() => sendFrame({ type: 'ping' }), PING_MS);
-    // A silently dead connection (sleep, network switch) may never fire "close": detect it ourselves.
-    state.watchdogTimer = setInterval(checkIdle, WATCHDOG_TICK_MS);
+    C.startHeartbeat(state, () => sendFrame({ type: 'ping' }), checkIdle);
   }
 
   function stopHeartbeat() {
-    clearInterval(state.pingTimer);
-    clearInterval(state.watchdogTimer);
-    state.pingTimer = state.watchdogTimer = null;
+    C.stopHeartbeat(state);
   }
 
   function checkIdle() {
-    if (state.ws && Date.now() - state.lastFrameAt > IDLE_TIMEOUT_MS) {
+    if (C.isIdle(state)) {
       // Don't wait for a close handshake that may never come.
       onSocketClosed(4000);
     }
@@ -556,16 +480,12 @@
   }
 
   function takeFrameBudget(limit) {
-    const now = Date.now();
-    while (state.sentAt.length && now - state.sentAt[0] >= FRAME_WINDOW_MS) state.sentAt.shift();
-    if (state.sentAt.length >= limit) return false;
-    state.sentAt.push(now);
-    return true;
+    return C.takeFrameBudget(state.sentAt, limit);
   }
 
   // Time until the budget frees a slot, so a throttled outbox flush can resume by itself.
   function budgetWaitMs() {
-    return state.sentAt.length ? Math.max(50, FRAME_WINDOW_MS - (Date.now() - state.sentAt[0])) : 50;
+    return C.budgetWaitMs(state.sentAt, 0);
   }
 
   // ---------------------------------------------------------------------------
@@ -728,21 +648,13 @@
     li.append(h('div', { class: 'msg-bubble' }, content));
 
     if (role === 'assistant') {
-      const sources = Array.isArray(m.sources) ? m.sources : [];
-      if (sources.length) {
-        const list = h('span', { class: 'msg-source-list', role: 'list' });
-        for (const src of sources) {
-          const title = src && src.title ? String(src.title) : `Article ${src && src.article_id != null ? src.article_id : ''}`.trim();
-          list.append(h('span', { class: 'msg-source', role: 'listitem', text: title }));
-        }
-        li.append(h('div', { class: 'msg-sources' }, h('span', { class: 'msg-sources-label', text: 'Sources:' }), list));
-      }
+      const sources = C.sourcesEl(m.sources, false);
+      if (sources) li.append(sources);
     }
 
     const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
-    if (role === 'assistant' && typeof m.confidence === 'number' && Number.isFinite(m.confidence)) {
-      // The model stores 0..1; tolerate a server that already sends a percentage.
-      const pct = Math.round(m.confidence <= 1 ? m.confidence * 100 : m.confidence);
+    const pct = role === 'assistant' ? C.confidencePct(m.confidence) : null;
+    if (pct !== null) {
       meta.append(h('span', { class: 'msg-confidence', text: `Confidence: ${pct}%` }));
     }
     li.append(meta);
@@ -759,9 +671,7 @@
   }
 
   function timeEl(iso) {
-    const d = iso ? new Date(iso) : new Date();
-    const valid = !Number.isNaN(d.getTime());
-    return h('time', { class: 'msg-time', datetime: valid ? d.toISOString() : null, text: formatTime(iso) });
+    return C.timeEl(iso, false);
   }
 
   function buildProvisional() {
@@ -795,23 +705,11 @@
 
   // Keeps stored messages in seq order; unsequenced items (sending, streaming) stay at the bottom.
   function insertBySeq(li, seq) {
-    let ref = null;
-    if (seq !== null) {
-      for (let c = el.messages.lastElementChild; c; c = c.previousElementSibling) {
-        const cs = c.dataset.seq;
-        if (!cs || Number(cs) > seq) { ref = c; continue; }
-        break;
-      }
-    } else {
-      ref = firstUnsequenced();
-    }
-    el.messages.insertBefore(li, ref);
+    C.insertBySeq(el.messages, li, seq);
   }
 
   function firstUnsequenced() {
-    let ref = null;
-    for (let c = el.messages.lastElementChild; c && !c.dataset.seq; c = c.previousElementSibling) ref = c;
-    return ref;
+    return C.firstUnsequenced(el.messages);
   }
 
   function markRendered(seq, id) {
@@ -826,15 +724,7 @@
   }
 
   function updateSeen() {
-    for (const old of el.messages.querySelectorAll('.msg-seen')) old.remove();
-    const mine = el.messages.querySelectorAll('li.msg-customer[data-seq]');
-    for (let i = mine.length - 1; i >= 0; i--) {
-      if (Number(mine[i].dataset.seq) <= state.peerReadSeq) {
-        const meta = mine[i].querySelector('.msg-meta');
-        if (meta) meta.append(h('span', { class: 'msg-seen', text: 'Seen' }));
-        break;
-      }
-    }
+    C.markSeen(el.messages, 'li.msg-customer[data-seq]', state.peerReadSeq);
   }
 
   // ---------------------------------------------------------------------------
@@ -1099,19 +989,11 @@
   // ---------------------------------------------------------------------------
 
   function isNearBottom() {
-    const t = el.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 80;
+    return C.isNearBottom(el.transcript);
   }
 
-  // One scroll per frame, so a replay of hundreds of messages doesn't force hundreds of layouts.
   function queueScrollToBottom() {
-    if (state.scrollQueued) return;
-    state.scrollQueued = true;
-    requestAnimationFrame(() => {
-      state.scrollQueued = false;
-      el.transcript.scrollTop = el.transcript.scrollHeight;
-      el.jump.hidden = true;
-    });
+    C.queueScrollToBottom(state, el.transcript, el.jump);
   }
 
   // ---------------------------------------------------------------------------

@@ -11,27 +11,20 @@
   // ---------------------------------------------------------------------------
 
   const FORBIDDEN_CLOSE = 4003;
-  const ROLES = new Set(['customer', 'assistant', 'agent', 'system']);
   const FILTERS = new Set(['all', 'mine', 'unassigned', 'escalated', 'ai', 'closed']);
 
-  const PING_MS = 25000;
-  const IDLE_TIMEOUT_MS = 60000;
-  const WATCHDOG_TICK_MS = 5000;
-  const BACKOFF_MIN_MS = 500;
-  const BACKOFF_MAX_MS = 10000;
-  const TYPING_THROTTLE_MS = 2000;
-  const TYPING_IDLE_MS = 3000;
+  // Shared protocol constants and helpers: static/common/realtime.js (loaded first).
+  const C = window.supportdeskCommon;
+  const {
+    ROLES, TYPING_THROTTLE_MS, TYPING_IDLE_MS, FRAME_BUDGET, LOW_PRIORITY_BUDGET, LOW_PRIORITY_TYPES,
+    h, charCount, toSeq, parseDate, formatTime, newClientId,
+  } = C;
+
   const PEER_TYPING_TTL_MS = 10000;
   const WAIT_REFRESH_MS = 30000;
   const SEARCH_DEBOUNCE_MS = 250;
   const ACTION_BUSY_MS = 6000;
   const COUNTER_THRESHOLD = 0.8;
-  // The server allows 20 frames / 10 s per socket (ping included) and closes after repeated
-  // overruns: stay under it and keep headroom so typing/read chatter never delays a reply.
-  const FRAME_BUDGET = 18;
-  const LOW_PRIORITY_BUDGET = 10;
-  const LOW_PRIORITY_TYPES = new Set(['typing', 'read']);
-  const FRAME_WINDOW_MS = 10000;
   const NOTIFY_KEY = 'supportdesk.console.notify';
 
   const CONN_TEXT = {
@@ -174,49 +167,8 @@
     agentsEmpty: byId('agents-empty'),
   };
 
-  // Builds elements from text only: server data never goes through innerHTML.
-  function h(tag, props, ...children) {
-    const node = document.createElement(tag);
-    if (props) {
-      for (const [key, value] of Object.entries(props)) {
-        if (value === null || value === undefined || value === false) continue;
-        if (key === 'class') node.className = value;
-        else if (key === 'text') node.textContent = value;
-        else if (key === 'dataset') Object.assign(node.dataset, value);
-        else node.setAttribute(key, value === true ? '' : String(value));
-      }
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined && child !== false) node.append(child);
-    }
-    return node;
-  }
-
-  const pad2 = (n) => String(n).padStart(2, '0');
   const keyOf = (id) => (id === null || id === undefined ? '' : String(id));
   const sameId = (a, b) => a !== null && a !== undefined && b !== null && b !== undefined && a !== '' && String(a) === String(b);
-  const charCount = (s) => Array.from(s).length; // Python's len() counts code points
-
-  function backoff(attempt, min, max) {
-    const base = Math.min(max, min * Math.pow(2, attempt));
-    return Math.round(base / 2 + Math.random() * (base / 2));
-  }
-
-  function toSeq(value) {
-    const n = Number(value);
-    return Number.isFinite(n) && n > 0 ? n : null;
-  }
-
-  function parseDate(iso) {
-    if (!iso) return null;
-    const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? null : d;
-  }
-
-  function formatTime(iso) {
-    const d = iso ? parseDate(iso) : new Date();
-    return d ? pad2(d.getHours()) + ':' + pad2(d.getMinutes()) : '';
-  }
 
   function formatDateTime(iso) {
     const d = parseDate(iso);
@@ -240,19 +192,6 @@
 
   function humanize(code) {
     return String(code || '').replace(/[_-]+/g, ' ').trim();
-  }
-
-  function newClientId() {
-    try {
-      if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
-    } catch (_) { /* fall through */ }
-    const bytes = new Uint8Array(16);
-    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
-    else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
   // Sessions carry the assignee as {id, name}; tolerate a bare id plus assignee_name.
@@ -386,11 +325,7 @@
     state.ctrlQueue = [];
     clearTimeout(state.ctrlTimer);
     state.ctrlTimer = null;
-    if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-    try {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
-    } catch (_) { /* already closing */ }
+    C.closeSocket(ws);
   }
 
   function onSocketClosed(code) {
@@ -417,37 +352,26 @@
   }
 
   function scheduleReconnect() {
-    if (state.reconnectTimer || state.forbidden) return;
-    const delay = backoff(state.attempts++, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
-    setConn(navigator.onLine === false || !state.everOnline && state.attempts > 3 ? 'offline' : 'reconnecting');
-    state.reconnectTimer = setTimeout(() => {
-      state.reconnectTimer = null;
-      connect();
-    }, delay);
+    if (state.forbidden) return;
+    C.scheduleReconnect(state, connect, () =>
+      setConn(navigator.onLine === false || !state.everOnline && state.attempts > 3 ? 'offline' : 'reconnecting'));
   }
 
   function reconnectNow() {
     if (state.forbidden) return;
-    if (state.ws && state.ws.readyState <= WebSocket.OPEN) return;
-    state.attempts = 0;
-    connect();
+    C.reconnectNow(state, connect);
   }
 
   function startHeartbeat() {
-    stopHeartbeat();
-    state.pingTimer = setInterval(() => { if (state.ready) sendFrame({ type: 'ping' }); }, PING_MS);
-    // A silently dead connection (sleep, network switch) may never fire "close".
-    state.watchdogTimer = setInterval(checkIdle, WATCHDOG_TICK_MS);
+    C.startHeartbeat(state, () => { if (state.ready) sendFrame({ type: 'ping' }); }, checkIdle);
   }
 
   function stopHeartbeat() {
-    clearInterval(state.pingTimer);
-    clearInterval(state.watchdogTimer);
-    state.pingTimer = state.watchdogTimer = null;
+    C.stopHeartbeat(state);
   }
 
   function checkIdle() {
-    if (state.ws && Date.now() - state.lastFrameAt > IDLE_TIMEOUT_MS) onSocketClosed(4000);
+    if (C.isIdle(state)) onSocketClosed(4000);
   }
 
   const isOnline = () => !!state.ws && state.ws.readyState === WebSocket.OPEN && state.ready;
@@ -464,15 +388,11 @@
   }
 
   function takeFrameBudget(limit) {
-    const now = Date.now();
-    while (state.sentAt.length && now - state.sentAt[0] >= FRAME_WINDOW_MS) state.sentAt.shift();
-    if (state.sentAt.length >= limit) return false;
-    state.sentAt.push(now);
-    return true;
+    return C.takeFrameBudget(state.sentAt, limit);
   }
 
   function budgetWaitMs() {
-    return state.sentAt.length ? Math.max(50, FRAME_WINDOW_MS - (Date.now() - state.sentAt[0]) + 20) : 50;
+    return C.budgetWaitMs(state.sentAt, 20);
   }
 
   // Control frames go out in order; when over budget they wait instead of being dropped.
@@ -1278,23 +1198,15 @@
     li.append(h('div', { class: 'msg-bubble' }, content));
 
     if (role === 'assistant') {
-      const sources = Array.isArray(m.sources) ? m.sources : [];
-      if (sources.length) {
-        const list = h('span', { class: 'msg-source-list', role: 'list' });
-        for (const src of sources) {
-          const title = src && src.title ? String(src.title) : `Article ${src && src.article_id != null ? src.article_id : ''}`.trim();
-          const score = src && typeof src.score === 'number' ? `Relevance ${src.score.toFixed(2)}` : null;
-          list.append(h('span', { class: 'msg-source', role: 'listitem', title: score, text: title }));
-        }
-        li.append(h('div', { class: 'msg-sources' }, h('span', { class: 'msg-sources-label', text: 'Sources:' }), list));
-      }
+      const sources = C.sourcesEl(m.sources, true);
+      if (sources) li.append(sources);
     }
     const reasons = reasonsEl(metadata);
     if (reasons) li.append(reasons);
 
     const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
-    if (role === 'assistant' && typeof m.confidence === 'number' && Number.isFinite(m.confidence)) {
-      const pct = Math.round(m.confidence <= 1 ? m.confidence * 100 : m.confidence);
+    const pct = role === 'assistant' ? C.confidencePct(m.confidence) : null;
+    if (pct !== null) {
       const low = m.requires_escalation || pct < 50;
       meta.append(h('span', { class: 'msg-confidence-wrap' + (low ? ' is-low' : '') },
         h('span', { class: 'msg-confidence-label', text: 'Confidence ' }),
@@ -1314,23 +1226,12 @@
   }
 
   function timeEl(iso) {
-    const d = iso ? parseDate(iso) : new Date();
-    return h('time', { class: 'msg-time', datetime: d ? d.toISOString() : null, title: d ? d.toLocaleString() : null, text: formatTime(iso) });
+    return C.timeEl(iso, true);
   }
 
   // Stored messages in seq order; unsequenced ones (still sending) stay at the bottom.
   function insertBySeq(li, seq) {
-    let ref = null;
-    if (seq !== null) {
-      for (let c = el.transcript.lastElementChild; c; c = c.previousElementSibling) {
-        const cs = c.dataset.seq;
-        if (!cs || Number(cs) > seq) { ref = c; continue; }
-        break;
-      }
-    } else {
-      for (let c = el.transcript.lastElementChild; c && !c.dataset.seq; c = c.previousElementSibling) ref = c;
-    }
-    el.transcript.insertBefore(li, ref);
+    C.insertBySeq(el.transcript, li, seq);
   }
 
   function markRendered(seq, id) {
@@ -1350,16 +1251,7 @@
   // "Seen" under the newest reply the customer has read.
   function updateSeen() {
     const cur = state.current;
-    for (const old of el.transcript.querySelectorAll('.msg-seen')) old.remove();
-    if (!cur || !cur.peerReadSeq) return;
-    const replies = el.transcript.querySelectorAll('li.msg-agent[data-seq]:not(.msg-note), li.msg-assistant[data-seq]');
-    for (let i = replies.length - 1; i >= 0; i--) {
-      if (Number(replies[i].dataset.seq) <= cur.peerReadSeq) {
-        const meta = replies[i].querySelector('.msg-meta');
-        if (meta) meta.append(h('span', { class: 'msg-seen', text: 'Seen' }));
-        break;
-      }
-    }
+    C.markSeen(el.transcript, 'li.msg-agent[data-seq]:not(.msg-note), li.msg-assistant[data-seq]', cur && cur.peerReadSeq);
   }
 
   // ---------------------------------------------------------------------------
@@ -1705,18 +1597,11 @@
   }
 
   function isNearBottom() {
-    const t = el.scroll;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 80;
+    return C.isNearBottom(el.scroll);
   }
 
   function queueScrollToBottom() {
-    if (state.scrollQueued) return;
-    state.scrollQueued = true;
-    requestAnimationFrame(() => {
-      state.scrollQueued = false;
-      el.scroll.scrollTop = el.scroll.scrollHeight;
-      el.jump.hidden = true;
-    });
+    C.queueScrollToBottom(state, el.scroll, el.jump);
   }
 
   // ---------------------------------------------------------------------------
