@@ -28,6 +28,7 @@ install: $(STAMP)
 run: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py connections_cleanup --all
 	@echo "supportdesk (embedded mode) on http://$(HOST):$(PORT)/  — agent login above, admin at /admin/"
 	DEBUG=1 $(DAPHNE) -b $(HOST) -p $(PORT) $(DAPHNE_FLAGS) supportdesk.asgi:application
 
