@@ -124,18 +124,21 @@ def message_create(
 def message_broadcast(*, message: Message) -> None:
     """Send a stored message to the sockets that may see it (internal notes: staff only)."""
     staff_event = {"type": "staff.message", "message": message_payload(message, for_staff=True)}
-    if message.internal:
-        realtime.group_send(realtime.session_staff_group(message.session_id), staff_event)
-    else:
-        realtime.group_send(
-            realtime.session_group(message.session_id),
-            {"type": "chat.message", "message": message_payload(message)},
+    sends = [(realtime.session_staff_group(message.session_id), staff_event)]
+    if not message.internal:
+        sends.append(
+            (
+                realtime.session_group(message.session_id),
+                {"type": "chat.message", "message": message_payload(message)},
+            )
         )
-        realtime.group_send(realtime.session_staff_group(message.session_id), staff_event)
-    realtime.group_send(
-        realtime.AGENTS_GROUP,
-        {"type": "inbox.message", "session_id": str(message.session_id), "seq": message.seq},
+    sends.append(
+        (
+            realtime.AGENTS_GROUP,
+            {"type": "inbox.message", "session_id": str(message.session_id), "seq": message.seq},
+        )
     )
+    realtime.group_send_many(sends)
 
 
 def _reply_schedule(message_id: uuid.UUID) -> None:

@@ -71,8 +71,9 @@ def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> 
 def _broadcast(session_id: uuid.UUID) -> None:
     session = SupportSession.objects.select_related("assignee").get(pk=session_id)
     event = {"type": "session.updated", "session": session_payload(session)}
-    realtime.group_send(realtime.session_group(session_id), event)
-    realtime.group_send(realtime.AGENTS_GROUP, event)
+    realtime.group_send_many(
+        [(realtime.session_group(session_id), event), (realtime.AGENTS_GROUP, event)]
+    )
 
 
 @transaction.atomic
