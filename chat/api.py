@@ -6,25 +6,19 @@ import time
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions_app.authentication import is_staff_request, session_for_request
 from sessions_app.exceptions import SessionClosed
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
-from supportdesk.api import ApiError, Conflict
+from supportdesk.api import ApiError, Conflict, Pagination
 from supportdesk.conf import app_setting
 
 from . import selectors, services
 from .exceptions import MessageRejected
 from .models import Message, MessageRole
 from .serializers import MessageCreateSerializer, MessageSerializer, message_payload
-
-
-class Pagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 100
 
 
 class MessageQuerySerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from supportdesk.api import ApiError, Conflict
+from supportdesk.api import ApiError, Conflict, Pagination
 
 from . import selectors, services
 from .authentication import is_staff_request, session_for_request
@@ -22,9 +22,7 @@ def service_call(function, **kwargs):
     """Run a lifecycle service, turning its domain errors into API errors."""
     try:
         return function(**kwargs)
-    except (SessionClosed, AlreadyAssigned) as error:
-        raise Conflict(error.code, error.detail) from None
-    except InvalidTransition as error:
+    except (SessionClosed, AlreadyAssigned, InvalidTransition) as error:
         raise Conflict(error.code, error.detail) from None
     except SessionError as error:
         raise ApiError(error.code, error.detail) from None
@@ -99,8 +97,6 @@ class SessionListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.sessions_list(**filters.validated_data)
-        from chat.api import Pagination
-
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SessionSerializer(page, many=True).data)

@@ -8,9 +8,17 @@ import re
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+
+class Pagination(LimitOffsetPagination):
+    """limit/offset pages of at most 100 rows (default 50): {count, next, previous, results}."""
+
+    default_limit = 50
+    max_limit = 100
 
 
 class ApiError(exceptions.APIException):
