@@ -106,6 +106,27 @@ _REST_POSTER = textwrap.dedent(
 )
 
 
+def _start_rest_poster(stack, session, prefix: str, count: int, start_at: float):
+    """Start a process that posts ``count`` messages over REST from ``start_at`` on."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _REST_POSTER,
+            stack.base_url,
+            str(session.id),
+            DEFAULT_TOKEN,
+            prefix,
+            str(count),
+            str(start_at),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_processes_posting_over_rest_get_contiguous_seqs(stack):
     from sessions_app.models import SupportSession
@@ -114,23 +135,7 @@ def test_processes_posting_over_rest_get_contiguous_seqs(stack):
     session = _human_session()
     start_at = time.time() + 1.5
     procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                _REST_POSTER,
-                stack.base_url,
-                str(session.id),
-                DEFAULT_TOKEN,
-                f"p{p}",
-                str(per_process),
-                str(start_at),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        _start_rest_poster(stack, session, f"p{p}", per_process, start_at)
         for p in range(processes_n)
     ]
     outputs = []
@@ -218,26 +223,7 @@ def test_rest_posters_and_direct_writers_in_other_processes_interleave(stack):
     rest_n, per_rest, threads_n, per_thread = 2, 25, 3, 20
     session = _human_session()
     start_at = time.time() + 1.5
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                _REST_POSTER,
-                stack.base_url,
-                str(session.id),
-                DEFAULT_TOKEN,
-                f"r{p}",
-                str(per_rest),
-                str(start_at),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for p in range(rest_n)
-    ]
+    procs = [_start_rest_poster(stack, session, f"r{p}", per_rest, start_at) for p in range(rest_n)]
     direct: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
