@@ -431,6 +431,10 @@ class CustomerConsumer(SupportConsumer):
             )
 
 
+# How long an agent socket gathers inbox changes before fetching them in one query.
+INBOX_BATCH_SECONDS = 0.2
+
+
 class AgentConsumer(SupportConsumer):
     """A human agent's console socket: /ws/agent/ (Django session cookie, staff only)."""
 
@@ -441,6 +445,8 @@ class AgentConsumer(SupportConsumer):
         self.user = None
         self.user_name = ""
         self.joined_session: uuid.UUID | None = None
+        self._inbox_pending: set[str] = set()
+        self._inbox_flush: asyncio.Task | None = None
 
     async def connect(self):
         await self.accept()
@@ -470,6 +476,8 @@ class AgentConsumer(SupportConsumer):
         return selectors.agents_online(), canned
 
     async def websocket_disconnect(self, message):
+        if self._inbox_flush is not None:
+            self._inbox_flush.cancel()
         joined, was_ready = self.joined_session, self.user is not None
         await super().websocket_disconnect(message)
         if not was_ready:
@@ -697,11 +705,27 @@ class AgentConsumer(SupportConsumer):
             await self.send_frame({"type": "inbox_update", "session": summary})
 
     async def inbox_message(self, event: dict) -> None:
+        """A message arrived somewhere: refresh that inbox row, batched per short window.
+
+        Every message reaches every agent socket; one query per socket per message would
+        grow with traffic × agents, so rows touched within INBOX_BATCH_SECONDS are fetched
+        together in one query.
+        """
         if self.phase is not Phase.READY:
             return
-        summary = await self._summary(event["session_id"])
-        if summary is not None:
-            await self.send_frame({"type": "inbox_update", "session": summary})
+        self._inbox_pending.add(event["session_id"])
+        if self._inbox_flush is None or self._inbox_flush.done():
+            self._inbox_flush = asyncio.create_task(self._flush_inbox())
+
+    async def _flush_inbox(self) -> None:
+        await asyncio.sleep(INBOX_BATCH_SECONDS)
+        pending, self._inbox_pending = self._inbox_pending, set()
+        rows = await run_db(
+            lambda: [inbox_summary(s) for s in selectors.inbox_sessions_by_id(pending)]
+        )
+        if self.phase is Phase.READY:
+            for row in rows:
+                await self.send_frame({"type": "inbox_update", "session": row})
 
     async def session_escalated(self, event: dict) -> None:
         if self.phase is not Phase.READY:

@@ -334,3 +334,24 @@ async def test_join_replays_with_notes_and_leave_stops_the_stream():
         updates = await frames_until(ws, lambda f: f["type"] == "inbox_update")
         assert not [f for f in updates if f["type"] == "message"]
         assert updates[-1]["session"]["last_message"]["content"] == "anyone?"
+
+
+async def test_a_burst_of_messages_becomes_one_inbox_update_per_session():
+    agent = await make(StaffFactory)
+    session = await make(SupportSessionFactory, handled_by="human", status="escalated")
+
+    def burst():
+        for n in range(10):
+            message_create(session_id=session.pk, role="customer", content=f"m{n}")
+
+    async with agent_socket(agent) as ws:
+        await ready_agent(ws)
+        await database_sync_to_async(burst)()
+        updates = [(await frames_until(ws, lambda f: f["type"] == "inbox_update"))[-1]]
+        while not await ws.receive_nothing(timeout=0.6):
+            updates.append(await ws.receive_json_from(timeout=TIMEOUT))
+        # Batched: ten messages give a handful of updates at most (one on a quiet machine),
+        # and the last one is complete.
+        assert 1 <= len(updates) <= 3
+        assert updates[-1]["session"]["last_message"]["seq"] == 10
+        assert updates[-1]["session"]["unanswered"] == 10
