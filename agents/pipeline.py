@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from supportdesk.conf import app_setting
 
-from . import memory, policy
+from . import memory, policy, smalltalk
 from .knowledge import ArticleHit, articles_search
 from .providers import (
     DeltaCallback,
@@ -76,6 +76,22 @@ def reply_compose(
 ) -> AgentReply:
     """Decide how the AI answers ``question`` given the earlier turns ``history``."""
     started = time.perf_counter()
+    kind = smalltalk.smalltalk_kind(question)
+    if kind is not None:
+        return AgentReply(
+            content=smalltalk.REPLIES[kind],
+            sources=[],
+            confidence=1.0,
+            escalate=False,
+            reasons=[],
+            query=question,
+            provider="smalltalk",
+            metadata={
+                "smalltalk": kind,
+                "reasons": [],
+                "compute_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
     provider = provider or provider_get()
     query, hits, used_memory = _search(question, history)
     confidence = hits[0].score if hits else 0.0
