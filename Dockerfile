@@ -7,5 +7,5 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["python", "-m", "supportdesk.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", \
+CMD ["python", "-m", "supportdesk.serve", "-b", "0.0.0.0", "-p", "8000", \
      "supportdesk.asgi:application"]

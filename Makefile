@@ -13,7 +13,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # close 1009 before being buffered whole.
 DAPHNE := $(BIN)/python -m supportdesk.serve
 DAPHNE_FLAGS := --websocket-max-message-size 65536 --websocket-max-frame-size 65536 \
-	--proxy-headers --application-close-timeout 5
+	--application-close-timeout 5
 
 .PHONY: run test up lint format install clean
 

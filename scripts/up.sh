@@ -15,7 +15,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 $BIN/celery -A supportdesk worker --loglevel=INFO --concurrency=2 & pids+=($!)
 $BIN/celery -A supportdesk beat --loglevel=INFO --schedule var/celerybeat-schedule & pids+=($!)
-$BIN/python -m supportdesk.serve -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" --proxy-headers \
+$BIN/python -m supportdesk.serve -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" \
   supportdesk.asgi:application & pids+=($!)
 echo "supportdesk (full mode) on http://${HOST:-127.0.0.1}:${PORT:-8000}/"
 wait -n
