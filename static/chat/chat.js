@@ -653,7 +653,9 @@
     }
 
     const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
-    const pct = role === 'assistant' ? C.confidencePct(m.confidence) : null;
+    // A hand-over message's (low) retrieval confidence means nothing to the customer; agents
+    // still see it in the console.
+    const pct = role === 'assistant' && !m.requires_escalation ? C.confidencePct(m.confidence) : null;
     if (pct !== null) {
       meta.append(h('span', { class: 'msg-confidence', text: `Confidence: ${pct}%` }));
     }

@@ -63,6 +63,7 @@ def test_question_gets_an_answer_with_its_source_and_survives_a_reload(page):
     assert "reset link" in answer.query_selector(".msg-content").inner_text()
     sources = [s.inner_text() for s in answer.query_selector_all(".msg-source")]
     assert sources == ["Resetting your password"]
+    assert answer.query_selector(".msg-confidence").inner_text().startswith("Confidence: ")
     before = page.eval_on_selector_all(
         "#messages li[data-seq]", "els => els.map(e => e.dataset.id)"
     )
@@ -148,3 +149,11 @@ def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path):
             browser.close()
     finally:
         process.stop()
+
+
+def test_hand_over_message_shows_no_confidence(page):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "What's the weather like in Paris tomorrow?")
+    handover = page.wait_for_selector("li.msg-assistant[data-seq]")
+    assert "support team" in handover.query_selector(".msg-content").inner_text()
+    assert handover.query_selector(".msg-confidence") is None
