@@ -45,11 +45,6 @@ def _clear_cache():
 
 
 @pytest.fixture
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-@pytest.fixture
 def sql_log():
     """Record every SQL statement run in any thread (consumers query from worker threads)."""
     from unittest import mock

@@ -35,22 +35,6 @@ def messages_between(
     )
 
 
-def connection_stats() -> dict[str, int]:
-    """Return counts of open sockets by kind and of sessions with a customer online."""
-    counts = Connection.objects.aggregate(
-        total=Count("pk"),
-        customer=Count("pk", filter=Q(kind=ConnectionKind.CUSTOMER)),
-        agent=Count("pk", filter=Q(kind=ConnectionKind.AGENT)),
-        sessions=Count("session", distinct=True, filter=Q(kind=ConnectionKind.CUSTOMER)),
-    )
-    return {
-        "total_connections": counts["total"],
-        "customer_connections": counts["customer"],
-        "agent_connections": counts["agent"],
-        "active_sessions": counts["sessions"],
-    }
-
-
 # --- The agent console's inbox -----------------------------------------------------------------
 
 INBOX_FILTERS = ("all", "mine", "unassigned", "escalated", "ai", "closed")

@@ -60,7 +60,3 @@ class SupportSession(models.Model):
     def __str__(self) -> str:
         who = self.customer_name or self.customer_email or "anonymous"
         return f"{who} ({self.get_status_display()}, {str(self.id)[:8]})"
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status == SessionStatus.CLOSED

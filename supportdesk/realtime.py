@@ -24,28 +24,29 @@ def session_staff_group(session_id: uuid.UUID | str) -> str:
     return f"session-staff.{uuid.UUID(str(session_id)).hex}"
 
 
-def _send(target: str, event: dict, *, group: bool) -> None:
+def group_send(group: str, event: dict) -> None:
+    """Send an event to a channel-layer group, logging (not raising) a layer failure."""
+    group_send_many([(group, event)])
+
+
+def channel_send(channel_name: str, event: dict) -> None:
+    """Send an event to one socket's channel, logging (not raising) a layer failure."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        if group:
-            async_to_sync(layer.group_send)(target, event)
-        else:
-            async_to_sync(layer.send)(target, event)
+        async_to_sync(layer.send)(channel_name, event)
     except Exception:
-        # The row is committed and replay on reconnect delivers it; a broadcast failure must
-        # not turn a stored message into an error for the sender.
-        logger.warning("Broadcast of %s to %s failed", event.get("type"), target, exc_info=True)
-
-
-def group_send(group: str, event: dict) -> None:
-    """Send an event to a channel-layer group, logging (not raising) a layer failure."""
-    _send(group, event, group=True)
+        # Nothing is lost: the socket it was meant for is gone or will reconnect.
+        logger.warning("Send of %s to %s failed", event.get("type"), channel_name, exc_info=True)
 
 
 def group_send_many(sends: list[tuple[str, dict]]) -> None:
-    """Send several group events in one hop to the event loop (each hop costs ~1–3 ms)."""
+    """Send several group events in one hop to the event loop (each hop costs ~1–3 ms).
+
+    A layer failure is logged, not raised: the rows are committed and a reconnecting
+    client's replay delivers them, so a broadcast hiccup must not fail the sender.
+    """
     layer = get_channel_layer()
     if layer is None or not sends:
         return
@@ -65,8 +66,3 @@ def group_send_many(sends: list[tuple[str, dict]]) -> None:
             logger.warning(
                 "Broadcast of %s to %s failed", event.get("type"), group, exc_info=result
             )
-
-
-def channel_send(channel_name: str, event: dict) -> None:
-    """Send an event to one socket's channel, logging (not raising) a layer failure."""
-    _send(channel_name, event, group=False)

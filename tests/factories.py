@@ -5,7 +5,6 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from agents.models import Article
 from sessions_app.models import SupportSession
 from sessions_app.selectors import token_hash
 
@@ -33,12 +32,3 @@ class SupportSessionFactory(factory.django.DjangoModelFactory):
     customer_name = "Casey Customer"
     customer_email = factory.Sequence(lambda n: f"casey{n}@example.com")
     token_hash = factory.LazyFunction(lambda: token_hash(DEFAULT_TOKEN))
-
-
-class ArticleFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Article
-
-    slug = factory.Sequence(lambda n: f"article-{n}")
-    title = factory.Sequence(lambda n: f"Article {n}")
-    body = "Body text."

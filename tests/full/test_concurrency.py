@@ -127,6 +127,24 @@ def _start_rest_poster(stack, session, prefix: str, count: int, start_at: float)
     )
 
 
+def _poster_seqs(procs) -> list[int]:
+    """Wait for the poster processes and return every seq they were given."""
+    import json
+
+    seqs: list[int] = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=90)
+            assert proc.returncode == 0, f"poster failed ({proc.returncode}): {err}"
+            seqs.extend(json.loads(out))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    return seqs
+
+
 @pytest.mark.django_db(transaction=True)
 def test_processes_posting_over_rest_get_contiguous_seqs(stack):
     from sessions_app.models import SupportSession
@@ -138,21 +156,7 @@ def test_processes_posting_over_rest_get_contiguous_seqs(stack):
         _start_rest_poster(stack, session, f"p{p}", per_process, start_at)
         for p in range(processes_n)
     ]
-    outputs = []
-    try:
-        for proc in procs:
-            out, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, f"poster failed ({proc.returncode}): {err}"
-            outputs.append(out)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-
-    import json
-
-    returned = sorted(seq for out in outputs for seq in json.loads(out))
+    returned = sorted(_poster_seqs(procs))
     total = processes_n * per_process
     assert returned == list(range(1, total + 1))
     assert _seqs(session.id) == list(range(1, total + 1))
@@ -213,7 +217,6 @@ async def test_stale_cleanup_task_closes_socket_with_4000(stack):
 def test_rest_posters_and_direct_writers_in_other_processes_interleave(stack):
     """Daphne serialises its sync views on one thread; writers in THIS process contend with it
     for the session's row lock at the same time, so the lock is exercised across processes."""
-    import json
 
     from django.db import connections
 
@@ -248,22 +251,14 @@ def test_rest_posters_and_direct_writers_in_other_processes_interleave(stack):
     threads = [threading.Thread(target=writer, args=(t,)) for t in range(threads_n)]
     for thread in threads:
         thread.start()
-    outputs = []
     try:
-        for proc in procs:
-            out, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, f"poster failed ({proc.returncode}): {err}"
-            outputs.append(out)
+        posted = _poster_seqs(procs)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
         for thread in threads:
             thread.join(timeout=90)
     assert not errors, errors
     total = rest_n * per_rest + threads_n * per_thread
-    returned = sorted([seq for out in outputs for seq in json.loads(out)] + direct)
+    returned = sorted(posted + direct)
     assert returned == list(range(1, total + 1))
     assert _seqs(session.id) == list(range(1, total + 1))
     assert SupportSession.objects.get(pk=session.id).last_seq == total
