@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from .encoder import sentence_encoder
 from .models import Article, KnowledgeIndexSnapshot
 from .retrieval import KnowledgeDocument, KnowledgeIndex
 
@@ -54,7 +55,8 @@ def index_rebuild() -> KnowledgeIndexSnapshot:
                 examples=tuple(example.text for example in article.examples.all()),
             )
             for article in articles
-        ]
+        ],
+        encoder=sentence_encoder(),
     )
     build_ms = int((time.perf_counter() - started) * 1000)
     with transaction.atomic():
@@ -97,12 +99,14 @@ class _IndexCache:
             latest = KnowledgeIndexSnapshot.objects.values_list("pk", flat=True).first()
         data = KnowledgeIndexSnapshot.objects.values_list("data", flat=True).get(pk=latest)
         try:
-            index = KnowledgeIndex.loads(bytes(data))
+            index = KnowledgeIndex.loads(bytes(data), encoder=sentence_encoder())
         except Exception:
-            # A snapshot from another version of the engine (or its libraries): rebuild it.
+            # A snapshot from another version of the engine, its libraries or another encoder
+            # setting: rebuild it.
             logger.warning("Index snapshot %s is unreadable; rebuilding", latest, exc_info=True)
             snapshot = index_rebuild()
-            latest, index = snapshot.pk, KnowledgeIndex.loads(bytes(snapshot.data))
+            latest = snapshot.pk
+            index = KnowledgeIndex.loads(bytes(snapshot.data), encoder=sentence_encoder())
         articles = {
             slug: (pk, title, body)
             for pk, slug, title, body in Article.objects.values_list("pk", "slug", "title", "body")

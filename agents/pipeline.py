@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from supportdesk.conf import app_setting
 
 from . import memory, policy, smalltalk
+from .encoder import encoder_enabled
 from .knowledge import ArticleHit, articles_search
 from .providers import (
     DeltaCallback,
@@ -17,7 +18,7 @@ from .providers import (
     ReplyProvider,
     provider_get,
 )
-from .retrieval import DEFAULT_CONFIDENCE_THRESHOLD
+from .retrieval import DEFAULT_CONFIDENCE_THRESHOLD, TFIDF_ONLY_CONFIDENCE_THRESHOLD
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ class AgentReply:
 def confidence_threshold() -> float:
     """Return the configured escalation threshold (the retrieval engine's tuned default)."""
     configured = app_setting("AGENT_CONFIDENCE_THRESHOLD")
-    return float(configured) if configured is not None else DEFAULT_CONFIDENCE_THRESHOLD
+    if configured is not None:
+        return float(configured)
+    return DEFAULT_CONFIDENCE_THRESHOLD if encoder_enabled() else TFIDF_ONLY_CONFIDENCE_THRESHOLD
 
 
 def _search(question: str, history: list[memory.Turn]) -> tuple[str, list[ArticleHit], bool]:

@@ -6,24 +6,32 @@ import pickle
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.covariance import LedoitWolf
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 
 # Tuned on banking77 dev.csv: escalate when the top hit's confidence is below this. The score is
-# the meta-model's estimated probability that the top article is the right answer.
-DEFAULT_CONFIDENCE_THRESHOLD: float = 0.30
+# the meta-model's estimated probability that the top article is the right answer. The first is
+# for indexes built with the sentence encoder, the second for TF-IDF alone (AGENT_ENCODER=none).
+DEFAULT_CONFIDENCE_THRESHOLD: float = 0.25
+TFIDF_ONLY_CONFIDENCE_THRESHOLD: float = 0.30
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 _SEED = 0
 # Documents are split into this many groups; each group in turn plays "not in the knowledge base".
 _META_FOLDS = 5
 _CLASSIFIER_C = 20.0
+_EMBEDDING_C = 10.0
 _META_C = 1.0
+# With at least this many example questions, the meta-model learns from them alone: titles and
+# body sentences do not read like customer questions.
+_MIN_META_EXAMPLES = 200
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -37,6 +45,14 @@ class KnowledgeDocument:
     body: str
     tags: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+
+
+class Encoder(Protocol):
+    """Turns texts into unit-length vectors (agents.encoder.SentenceEncoder)."""
+
+    model_id: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -193,6 +209,118 @@ class _Model:
         return feats, probs
 
 
+class _Embeddings:
+    """The sentence-embedding view: a softmax over the vectors, class centroids with a shared
+    covariance (Mahalanobis distance) and the vectors themselves for nearest neighbours."""
+
+    def __init__(self, vectors: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.labels = labels
+        self.classes = classes
+        self.coef: np.ndarray | None = None
+        self.intercept: np.ndarray | None = None
+        if len(classes) > 1:
+            clf = LogisticRegression(C=_EMBEDDING_C, max_iter=300)
+            clf.fit(self.vectors, labels)
+            self.coef = np.ascontiguousarray(clf.coef_.T, dtype=np.float32)
+            self.intercept = clf.intercept_.astype(np.float32)
+        means = np.vstack([self.vectors[labels == c].mean(axis=0) for c in classes])
+        residuals = self.vectors - means[np.searchsorted(classes, labels)]
+        # Mahalanobis distance to each class centroid with one shrunk covariance for all classes:
+        # a strong signal that a question is about none of them (Podolskiy et al., AAAI 2021).
+        precision = LedoitWolf().fit(residuals).precision_.astype(np.float32)
+        self._means_p = means @ precision
+        self._means_p_means = (self._means_p * means).sum(axis=1)
+        self._precision = precision
+
+    def logits(self, q: np.ndarray) -> np.ndarray:
+        """Return the softmax logits (columns follow self.classes)."""
+        if self.coef is None or self.intercept is None:
+            return np.zeros((q.shape[0], len(self.classes)), dtype=np.float32)
+        z = q @ self.coef + self.intercept
+        if z.shape[1] == 1:
+            z = np.hstack([np.zeros_like(z), z])
+        return z
+
+    def mahalanobis(self, q: np.ndarray) -> np.ndarray:
+        """Return the squared Mahalanobis distance of each row to each class centroid."""
+        q_p = q @ self._precision
+        return (q_p * q).sum(axis=1)[:, None] - 2.0 * (q @ self._means_p.T) + self._means_p_means
+
+    def neighbours(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (cosine to every text, mean cosine to each class's 3 nearest texts)."""
+        sims = q @ self.vectors.T
+        knn = np.empty((q.shape[0], len(self.classes)), dtype=np.float32)
+        for j, c in enumerate(self.classes):
+            own = sims[:, self.labels == c]
+            k = min(3, own.shape[1])
+            knn[:, j] = np.partition(own, own.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        return sims, knn
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _features(
+    model: _Model,
+    emb: _Embeddings | None,
+    texts: Sequence[str],
+    q: sp.csr_matrix | None = None,
+    q_vec: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (confidence features, ranking probabilities) for texts.
+
+    Without embeddings these are the TF-IDF model's own. With them, the ranking adds the
+    embedding softmax's logits to the TF-IDF log-probabilities, and the features gain how far
+    the question is from the chosen article in the embedding space and whether the views agree.
+    """
+    tf_feats, tf_probs = model.features(texts, q)
+    if emb is None or q_vec is None:
+        return tf_feats, tf_probs
+    n = tf_probs.shape[0]
+    rows = np.arange(n)
+    z = emb.logits(q_vec)
+    emb_probs = _softmax(z)
+    probs = _softmax(np.log(tf_probs + 1e-12) + (z - z.max(axis=1, keepdims=True)))
+    order = np.argsort(-probs, axis=1, kind="stable")
+    top = order[:, 0]
+    p1 = probs[rows, top]
+    p2 = probs[rows, order[:, 1]] if probs.shape[1] > 1 else np.zeros(n)
+    is_top = np.arange(probs.shape[1])[None, :] == top[:, None]
+    maha = emb.mahalanobis(q_vec)
+    maha_top = maha[rows, top]
+    maha_best = maha.min(axis=1)
+    maha_runner_up = np.where(is_top, np.inf, maha).min(axis=1) if maha.shape[1] > 1 else maha_top
+    sims, knn = emb.neighbours(q_vec)
+    knn_top = knn[rows, top]
+    knn_other = np.where(is_top, -1.0, knn).max(axis=1) if knn.shape[1] > 1 else np.zeros(n)
+    own = np.where(emb.labels[None, :] == emb.classes[top][:, None], sims, -1.0).max(axis=1)
+    emb_feats = np.column_stack(
+        [
+            maha_top,
+            maha_best,
+            maha_top - maha_best,
+            maha_runner_up - maha_top,
+            p1,
+            p1 - p2,
+            np.log((p1 + 1e-9) / (p2 + 1e-9)),
+            emb_probs[rows, top],
+            tf_probs[rows, top],
+            emb_probs.argmax(axis=1) == top,
+            tf_probs.argmax(axis=1) == top,
+            knn_top,
+            knn_top - knn_other,
+            sims.max(axis=1),
+            own,
+            -(emb_probs * np.log(emb_probs + 1e-12)).sum(axis=1),
+        ]
+    )
+    return np.hstack([tf_feats, emb_feats]), probs
+
+
 def _fallback_confidence(feats: np.ndarray) -> np.ndarray:
     """Score without a meta-model: cosine to the nearest text of the top document."""
     # Column 5 is the similarity to the predicted document's nearest text; it is already in [0, 1].
@@ -202,14 +330,29 @@ def _fallback_confidence(feats: np.ndarray) -> np.ndarray:
 class KnowledgeIndex:
     """A searchable index over knowledge documents with calibrated confidences."""
 
-    def __init__(self, keys: list[str], model: _Model | None, meta: _Meta | None) -> None:
+    def __init__(
+        self,
+        keys: list[str],
+        model: _Model | None,
+        meta: _Meta | None,
+        embeddings: _Embeddings | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self._keys = keys
         self._model = model
         self._meta = meta
+        self._embeddings = embeddings
+        self._encoder = encoder if embeddings is not None else None
 
     @classmethod
-    def build(cls, documents: Sequence[KnowledgeDocument]) -> KnowledgeIndex:
-        """Build an index from documents (later duplicates of a key are ignored)."""
+    def build(
+        cls, documents: Sequence[KnowledgeDocument], *, encoder: Encoder | None = None
+    ) -> KnowledgeIndex:
+        """Build an index from documents (later duplicates of a key are ignored).
+
+        With an encoder, sentence embeddings join the TF-IDF view in the ranking and in the
+        confidence; the same encoder must be passed to loads().
+        """
         unique: dict[str, KnowledgeDocument] = {}
         for doc in documents:
             unique.setdefault(doc.key, doc)
@@ -219,14 +362,20 @@ class KnowledgeIndex:
             return cls([], None, None)
         texts: list[str] = []
         labels: list[int] = []
+        is_example: list[bool] = []
         for i, doc in enumerate(docs):
-            for text in pseudo_examples(doc):
+            # pseudo_examples() lists the document's own examples first.
+            n_examples = sum(1 for e in doc.examples if e and e.strip())
+            for j, text in enumerate(pseudo_examples(doc)):
                 texts.append(text)
                 labels.append(i)
+                is_example.append(j < n_examples)
         y = np.asarray(labels)
+        vectors = encoder.encode(texts) if encoder is not None else None
         model = _Model(texts, y)
-        meta = _train_meta(texts, y, len(docs))
-        return cls([d.key for d in docs], model, meta)
+        embeddings = _Embeddings(vectors, y, model.classes) if vectors is not None else None
+        meta = _train_meta(texts, y, np.asarray(is_example), vectors, len(docs))
+        return cls([d.key for d in docs], model, meta, embeddings, encoder)
 
     def search(self, query: str, *, limit: int = 3) -> list[RetrievalHit]:
         """Return up to `limit` hits, best first; empty for an empty index or contentless query."""
@@ -235,7 +384,8 @@ class KnowledgeIndex:
         q = self._model.embed([query])
         if q.nnz == 0:
             return []
-        feats, probs = self._model.features([query], q)
+        q_vec = self._encoder.encode([query]) if self._encoder is not None else None
+        feats, probs = _features(self._model, self._embeddings, [query], q, q_vec)
         conf = self._confidence(feats)[0]
         order = np.argsort(-probs[0], kind="stable")[:limit]
         top_p = probs[0, order[0]]
@@ -258,25 +408,36 @@ class KnowledgeIndex:
         return len(self._keys)
 
     def dumps(self) -> bytes:
-        """Serialise the index."""
+        """Serialise the index (the encoder itself is not stored, only which one it was)."""
         state = {
             "version": _FORMAT_VERSION,
             "keys": self._keys,
             "model": self._model,
             "meta": self._meta,
+            "embeddings": self._embeddings,
+            "encoder": self._encoder.model_id if self._encoder is not None else None,
         }
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def loads(cls, data: bytes) -> KnowledgeIndex:
-        """Load an index produced by dumps()."""
+    def loads(cls, data: bytes, *, encoder: Encoder | None = None) -> KnowledgeIndex:
+        """Load an index produced by dumps(), with the encoder it was built with."""
         state = pickle.loads(data)  # noqa: S301 - only our own snapshots are loaded
         if not isinstance(state, dict) or state.get("version") != _FORMAT_VERSION:
             raise ValueError("unsupported knowledge index snapshot")
-        return cls(state["keys"], state["model"], state["meta"])
+        built_with = state["encoder"]
+        if built_with != (encoder.model_id if encoder is not None else None):
+            raise ValueError(f"index built with encoder {built_with!r}: rebuild it")
+        return cls(state["keys"], state["model"], state["meta"], state["embeddings"], encoder)
 
 
-def _train_meta(texts: list[str], labels: np.ndarray, n_docs: int) -> _Meta | None:
+def _train_meta(
+    texts: list[str],
+    labels: np.ndarray,
+    is_example: np.ndarray,
+    vectors: np.ndarray | None,
+    n_docs: int,
+) -> _Meta | None:
     """Learn P(top hit is right) from features, simulating uncovered topics by leaving docs out."""
     if n_docs < 3:
         return None
@@ -284,6 +445,8 @@ def _train_meta(texts: list[str], labels: np.ndarray, n_docs: int) -> _Meta | No
     n_folds = min(_META_FOLDS, n_docs)
     doc_groups = np.array_split(rng.permutation(n_docs), n_folds)
     text_fold = rng.randint(0, n_folds, size=len(texts))
+    # Rows the meta-model learns from: real example questions when there are enough of them.
+    askable = is_example if is_example.sum() >= _MIN_META_EXAMPLES else np.ones(len(texts), bool)
     rows: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     for f, held_docs in enumerate(doc_groups):
@@ -293,11 +456,17 @@ def _train_meta(texts: list[str], labels: np.ndarray, n_docs: int) -> _Meta | No
         if len(np.unique(labels[train])) < 2:
             continue
         fold_model = _Model([texts[i] for i in np.flatnonzero(train)], labels[train])
-        for mask, in_scope in ((held, True), (unseen, False)):
+        fold_emb = (
+            _Embeddings(vectors[train], labels[train], fold_model.classes)
+            if vectors is not None
+            else None
+        )
+        for mask, in_scope in ((held & askable, True), (unseen & askable, False)):
             idx = np.flatnonzero(mask)
             if not len(idx):
                 continue
-            feats, probs = fold_model.features([texts[i] for i in idx])
+            q_vec = vectors[idx] if vectors is not None else None
+            feats, probs = _features(fold_model, fold_emb, [texts[i] for i in idx], q_vec=q_vec)
             pred = fold_model.classes[probs.argmax(axis=1)]
             rows.append(feats)
             # A question of an unseen document is never answered correctly.

@@ -15,8 +15,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agents.encoder import SentenceEncoder  # noqa: E402 - path set up above
 from agents.retrieval import (  # noqa: E402 - path set up above
     DEFAULT_CONFIDENCE_THRESHOLD,
+    TFIDF_ONLY_CONFIDENCE_THRESHOLD,
     KnowledgeDocument,
     KnowledgeIndex,
 )
@@ -86,14 +88,21 @@ def main() -> None:
         help="one or more thresholds to report (default: the module's)",
     )
     parser.add_argument("--sweep", action="store_true", help="also sweep thresholds 0.05..0.95")
+    parser.add_argument(
+        "--encoder",
+        choices=("minilm", "none"),
+        default="minilm",
+        help="sentence encoder, as AGENT_ENCODER (default: minilm)",
+    )
     args = parser.parse_args()
 
+    encoder = SentenceEncoder() if args.encoder == "minilm" else None
     docs = load_documents(args.articles, args.examples)
     t0 = time.perf_counter()
-    index = KnowledgeIndex.build(docs)
+    index = KnowledgeIndex.build(docs, encoder=encoder)
     build_s = time.perf_counter() - t0
     blob = index.dumps()
-    index = KnowledgeIndex.loads(blob)
+    index = KnowledgeIndex.loads(blob, encoder=encoder)
 
     questions = load_questions(args.questions)
     rows: list[tuple[str, float, str]] = []
@@ -114,7 +123,8 @@ def main() -> None:
     if in_rows:
         top1 = sum(r[0] == r[2] for r in in_rows) / len(in_rows)
         print(f"in_scope_top1_without_escalation={top1:.4f}")
-    thresholds = args.threshold or [DEFAULT_CONFIDENCE_THRESHOLD]
+    default = DEFAULT_CONFIDENCE_THRESHOLD if encoder else TFIDF_ONLY_CONFIDENCE_THRESHOLD
+    thresholds = args.threshold or [default]
     if args.sweep:
         thresholds = sorted(set(thresholds) | {round(x, 3) for x in np.arange(0.05, 0.951, 0.025)})
     for th in thresholds:

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_MODEL": "gpt-4o-mini",
     "OPENAI_TIMEOUT": 20.0,
     "AGENT_CONFIDENCE_THRESHOLD": None,  # None: the retrieval engine's tuned default
+    "AGENT_ENCODER": "minilm",  # "none": TF-IDF only (smaller, less accurate)
     "CHAT_MAX_MESSAGE_CHARS": 4000,
     "CHAT_MAX_FRAME_BYTES": 64 * 1024,
     "CHAT_RATE_LIMIT": "20/10s",

@@ -1,4 +1,4 @@
-"""Unit tests for agents.retrieval (plain pytest, no Django)."""
+"""Unit tests for agents.retrieval (plain pytest, no Django), with and without the encoder."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from agents.encoder import SentenceEncoder
 from agents.retrieval import (
     DEFAULT_CONFIDENCE_THRESHOLD,
+    TFIDF_ONLY_CONFIDENCE_THRESHOLD,
     KnowledgeDocument,
     KnowledgeIndex,
     RetrievalHit,
@@ -86,24 +88,42 @@ SHOP = [
 
 
 @pytest.fixture(scope="module")
-def shop_index() -> KnowledgeIndex:
-    return KnowledgeIndex.build(SHOP)
+def minilm() -> SentenceEncoder:
+    return SentenceEncoder()
 
 
-def test_threshold_is_a_probability() -> None:
+# Every behaviour below holds for both engines: sentence embeddings + TF-IDF (the default) and
+# TF-IDF alone (AGENT_ENCODER=none).
+@pytest.fixture(scope="module", params=["minilm", "tfidf"])
+def encoder(request, minilm) -> SentenceEncoder | None:
+    return minilm if request.param == "minilm" else None
+
+
+@pytest.fixture(scope="module")
+def threshold(encoder) -> float:
+    return DEFAULT_CONFIDENCE_THRESHOLD if encoder else TFIDF_ONLY_CONFIDENCE_THRESHOLD
+
+
+@pytest.fixture(scope="module")
+def shop_index(encoder) -> KnowledgeIndex:
+    return KnowledgeIndex.build(SHOP, encoder=encoder)
+
+
+def test_thresholds_are_probabilities() -> None:
     assert 0.0 < DEFAULT_CONFIDENCE_THRESHOLD < 1.0
+    assert 0.0 < TFIDF_ONLY_CONFIDENCE_THRESHOLD < 1.0
 
 
-def test_empty_index_returns_nothing() -> None:
-    index = KnowledgeIndex.build([])
+def test_empty_index_returns_nothing(encoder) -> None:
+    index = KnowledgeIndex.build([], encoder=encoder)
     assert len(index) == 0
     assert index.search("How do I reset my password?") == []
     assert KnowledgeIndex.loads(index.dumps()).search("anything") == []
 
 
-def test_len_counts_documents_once(shop_index: KnowledgeIndex) -> None:
+def test_len_counts_documents_once(shop_index: KnowledgeIndex, encoder) -> None:
     assert len(shop_index) == len(SHOP)
-    assert len(KnowledgeIndex.build([*SHOP, SHOP[0]])) == len(SHOP)
+    assert len(KnowledgeIndex.build([*SHOP, SHOP[0]], encoder=encoder)) == len(SHOP)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "?!...", "\n"])
@@ -128,18 +148,22 @@ def test_small_kb_finds_the_right_article(shop_index: KnowledgeIndex, query: str
     assert hits and hits[0].key == key
 
 
-def test_document_without_examples_is_confidently_found(shop_index: KnowledgeIndex) -> None:
+def test_document_without_examples_is_confidently_found(
+    shop_index: KnowledgeIndex, threshold: float
+) -> None:
     hit = shop_index.search("How do I reset my password?")[0]
     assert hit.key == "password-reset"
-    assert hit.score >= DEFAULT_CONFIDENCE_THRESHOLD
+    assert hit.score >= threshold
 
 
 @pytest.mark.parametrize(
     "query", ["what's the weather in Paris", "asdfgh", "who won the football match yesterday"]
 )
-def test_off_topic_scores_below_threshold(shop_index: KnowledgeIndex, query: str) -> None:
+def test_off_topic_scores_below_threshold(
+    shop_index: KnowledgeIndex, threshold: float, query: str
+) -> None:
     hits = shop_index.search(query)
-    assert not hits or hits[0].score < DEFAULT_CONFIDENCE_THRESHOLD
+    assert not hits or hits[0].score < threshold
 
 
 def test_hits_are_ordered_bounded_and_limited(shop_index: KnowledgeIndex) -> None:
@@ -152,16 +176,16 @@ def test_hits_are_ordered_bounded_and_limited(shop_index: KnowledgeIndex) -> Non
     assert shop_index.search("refund", limit=0) == []
 
 
-def test_deterministic_and_order_independent() -> None:
+def test_deterministic_and_order_independent(encoder) -> None:
     query = "I forgot my login"
-    a = KnowledgeIndex.build(SHOP).search(query)
-    b = KnowledgeIndex.build(SHOP).search(query)
-    c = KnowledgeIndex.build(list(reversed(SHOP))).search(query)
+    a = KnowledgeIndex.build(SHOP, encoder=encoder).search(query)
+    b = KnowledgeIndex.build(SHOP, encoder=encoder).search(query)
+    c = KnowledgeIndex.build(list(reversed(SHOP)), encoder=encoder).search(query)
     assert a == b == c
 
 
-def test_dumps_loads_round_trip(shop_index: KnowledgeIndex) -> None:
-    clone = KnowledgeIndex.loads(shop_index.dumps())
+def test_dumps_loads_round_trip(shop_index: KnowledgeIndex, encoder) -> None:
+    clone = KnowledgeIndex.loads(shop_index.dumps(), encoder=encoder)
     assert len(clone) == len(shop_index)
     for query in ("Where is my refund?", "I forgot my login", "weather"):
         assert clone.search(query) == shop_index.search(query)
@@ -174,23 +198,45 @@ def test_loads_rejects_foreign_snapshot() -> None:
         KnowledgeIndex.loads(pickle.dumps({"version": -1}))
 
 
-def test_tiny_kb_without_meta_model_still_scores() -> None:
+def test_an_index_loads_only_with_the_encoder_it_was_built_with(minilm) -> None:
+    with_embeddings = KnowledgeIndex.build(SHOP[:3], encoder=minilm).dumps()
+    tfidf_only = KnowledgeIndex.build(SHOP[:3]).dumps()
+    with pytest.raises(ValueError, match="rebuild"):
+        KnowledgeIndex.loads(with_embeddings)
+    with pytest.raises(ValueError, match="rebuild"):
+        KnowledgeIndex.loads(tfidf_only, encoder=minilm)
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [("I can't sign in", "password-reset"), ("when will my stuff arrive", "order-tracking")],
+)
+def test_embeddings_answer_paraphrases_that_share_no_word_with_the_article(
+    minilm, query: str, key: str
+) -> None:
+    # TF-IDF alone picks account and refunds here: "sign in" and "stuff" are not in the texts.
+    hits = KnowledgeIndex.build(SHOP, encoder=minilm).search(query)
+    assert hits[0].key == key
+    assert hits[0].score >= DEFAULT_CONFIDENCE_THRESHOLD
+
+
+def test_tiny_kb_without_meta_model_still_scores(encoder) -> None:
     docs = SHOP[:2]
-    index = KnowledgeIndex.build(docs)
+    index = KnowledgeIndex.build(docs, encoder=encoder)
     hits = index.search("reset my password")
     assert hits[0].key == "password-reset"
     assert 0.0 <= hits[0].score <= 1.0
-    single = KnowledgeIndex.build(SHOP[1:2])
+    single = KnowledgeIndex.build(SHOP[1:2], encoder=encoder)
     assert single.search("reset my password")[0].key == "password-reset"
 
 
-# Accuracy floor on a fixed sample of banking77 dev questions: the full dev run gives about 0.81
-# overall; the floor leaves room for sampling noise on 60 rows.
+# Accuracy floor on a fixed sample of banking77 dev questions: the full dev run gives about 0.85
+# overall with the encoder (0.81 without); the floor leaves room for sampling noise on 60 rows.
 BANKING_SAMPLE_SIZE = 60
-BANKING_ACCURACY_FLOOR = 0.70
+BANKING_ACCURACY_FLOOR = 0.75
 
 
-def test_banking77_dev_sample_accuracy(banking77) -> None:
+def test_banking77_dev_sample_accuracy(banking77, minilm) -> None:
     assert banking77 == BANKING
     examples: dict[str, list[str]] = defaultdict(list)
     with (BANKING / "kb_examples.csv").open(newline="", encoding="utf-8") as fh:
@@ -211,7 +257,7 @@ def test_banking77_dev_sample_accuracy(banking77) -> None:
     with (BANKING / "dev.csv").open(newline="", encoding="utf-8") as fh:
         rows = [(r["text"], r["expected"]) for r in csv.DictReader(fh)]
     sample = random.Random(1234).sample(rows, BANKING_SAMPLE_SIZE)
-    index = KnowledgeIndex.build(docs)
+    index = KnowledgeIndex.build(docs, encoder=minilm)
     correct = 0
     for text, expected in sample:
         hits = index.search(text)
