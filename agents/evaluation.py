@@ -82,7 +82,12 @@ def evaluate_agent(
             ArticleExample.objects.all().delete()
             Article.objects.all().delete()
             KnowledgeIndexSnapshot.objects.all().delete()
-            kb_import(articles_file=articles, examples_files=[examples] if examples else [])
+            imported = kb_import(
+                articles_file=articles, examples_files=[examples] if examples else []
+            )
+            # An article whose file slug is not a valid slug is stored under a cleaned one;
+            # predictions are mapped back so that it is still compared with the file's label.
+            original_slug = {stored: orig for orig, stored in imported.renamed_slugs.items()}
             for text, expected in questions:
                 session = session_open(metadata={"evaluation": True}).session
                 question = message_create(
@@ -96,7 +101,8 @@ def evaluate_agent(
                 if reply is None or reply.requires_escalation or not reply.sources:
                     predicted = ESCALATE
                 else:
-                    predicted = reply.sources[0].get("slug", "")
+                    slug = reply.sources[0].get("slug", "")
+                    predicted = original_slug.get(slug, slug)
                 report.n += 1
                 if expected == ESCALATE:
                     report.out_of_scope += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -27,6 +27,9 @@ class ImportResult:
     articles_created: int = 0
     articles_updated: int = 0
     examples_added: int = 0
+    # Slugs in the file that are not valid slugs, and the slug each article was stored under
+    # (Banking77's "reverted_card_payment?" becomes "reverted_card_payment").
+    renamed_slugs: dict[str, str] = field(default_factory=dict)
 
 
 def _read_articles(path: Path) -> Iterator[dict]:
@@ -83,6 +86,8 @@ def kb_import(
     with transaction.atomic(), index_updates_muted():
         for row in articles:
             slug = _slug(row["slug"])
+            if slug != row["slug"]:
+                result.renamed_slugs[row["slug"]] = slug
             _, created = Article.objects.update_or_create(
                 slug=slug,
                 defaults={

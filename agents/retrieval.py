@@ -214,18 +214,23 @@ class _Embeddings:
     covariance (Mahalanobis distance) and the vectors themselves for nearest neighbours."""
 
     def __init__(self, vectors: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> None:
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.labels = labels
+        # Texts grouped by class, so that each class's vectors are one contiguous slice.
+        grouped = np.argsort(labels, kind="stable")
+        self.vectors = np.ascontiguousarray(vectors[grouped], dtype=np.float32)
+        self.labels = labels[grouped]
         self.classes = classes
+        self._starts = np.searchsorted(self.labels, classes, side="left")
+        self._ends = np.searchsorted(self.labels, classes, side="right")
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
         if len(classes) > 1:
             clf = LogisticRegression(C=_EMBEDDING_C, max_iter=300)
-            clf.fit(self.vectors, labels)
+            clf.fit(self.vectors, self.labels)
             self.coef = np.ascontiguousarray(clf.coef_.T, dtype=np.float32)
             self.intercept = clf.intercept_.astype(np.float32)
-        means = np.vstack([self.vectors[labels == c].mean(axis=0) for c in classes])
-        residuals = self.vectors - means[np.searchsorted(classes, labels)]
+        bounds = zip(self._starts, self._ends, strict=True)
+        means = np.vstack([self.vectors[start:end].mean(axis=0) for start, end in bounds])
+        residuals = self.vectors - means[np.searchsorted(classes, self.labels)]
         # Mahalanobis distance to each class centroid with one shrunk covariance for all classes:
         # a strong signal that a question is about none of them (Podolskiy et al., AAAI 2021).
         precision = LedoitWolf().fit(residuals).precision_.astype(np.float32)
@@ -251,10 +256,10 @@ class _Embeddings:
         """Return (cosine to every text, mean cosine to each class's 3 nearest texts)."""
         sims = q @ self.vectors.T
         knn = np.empty((q.shape[0], len(self.classes)), dtype=np.float32)
-        for j, c in enumerate(self.classes):
-            own = sims[:, self.labels == c]
-            k = min(3, own.shape[1])
-            knn[:, j] = np.partition(own, own.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        for j, (start, end) in enumerate(zip(self._starts, self._ends, strict=True)):
+            own = sims[:, start:end]
+            k = min(3, end - start)
+            knn[:, j] = np.partition(own, end - start - k, axis=1)[:, -k:].mean(axis=1)
         return sims, knn
 
 

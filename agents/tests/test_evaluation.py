@@ -39,3 +39,51 @@ def test_evaluate_agent_sample_stays_above_its_floor_and_keeps_nothing(demo_kb, 
     assert {"in_scope_accuracy", "oos_recall", "mean_ms_per_question"} <= set(summary)
     # The run is rolled back: the demo knowledge base is untouched.
     assert set(Article.objects.values_list("slug", flat=True)) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_article_stored_under_a_cleaned_slug_is_still_scored_by_its_file_slug(tmp_path):
+    # Banking77 has the intent "reverted_card_payment?", which is not a valid slug.
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(
+        "\n".join(
+            json.dumps({"slug": slug, "title": title, "body": body})
+            for slug, title, body in [
+                (
+                    "reverted_card_payment?",
+                    "Reverted card payments",
+                    "A reverted payment returns to your balance within 5 days.",
+                ),
+                ("card_arrival", "When will my card arrive?", "Cards arrive in 3 to 5 days."),
+                ("change_pin", "Changing your PIN", "Change your PIN at any ATM."),
+            ]
+        )
+    )
+    examples = tmp_path / "examples.csv"
+    examples.write_text(
+        "text,slug\n"
+        "Why was my card payment reverted?,reverted_card_payment?\n"
+        "My payment came back to my account,reverted_card_payment?\n"
+        "Where is my new card?,card_arrival\n"
+        "My card has not arrived yet,card_arrival\n"
+        "How do I change my PIN?,change_pin\n"
+        "I want a new PIN,change_pin\n"
+    )
+    questions = tmp_path / "questions.csv"
+    questions.write_text(
+        "text,expected\nWhy was my card payment reverted?,reverted_card_payment?\n"
+    )
+    out = StringIO()
+    call_command(
+        "evaluate_agent",
+        "--articles",
+        str(articles),
+        "--examples",
+        str(examples),
+        "--questions",
+        str(questions),
+        "--json",
+        stdout=out,
+    )
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["in_scope_accuracy"] == 1.0, out.getvalue()

@@ -37,6 +37,7 @@ def test_import_keeps_slugs_exactly_and_attaches_examples(tmp_path):
         "needs-slugging",
     ]
     assert result.examples_added == 1  # the repeated example is stored once
+    assert result.renamed_slugs == {"Needs Slugging!": "needs-slugging"}
     assert ArticleExample.objects.get().article.slug == "Refund_not_showing_up"
 
 

@@ -28,6 +28,8 @@ class Command(BaseCommand):
             )
         except ImportFileError as error:
             raise CommandError(str(error)) from None
+        for original, stored in result.renamed_slugs.items():
+            self.stderr.write(f"Slug {original!r} is not a valid slug: stored as {stored!r}.")
         self.stdout.write(
             f"Articles created: {result.articles_created}, updated: {result.articles_updated}; "
             f"examples added: {result.examples_added}. Index rebuilt."
