@@ -10,11 +10,12 @@ from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import ndtri
 from sklearn.covariance import LedoitWolf
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.preprocessing import QuantileTransformer, normalize
 
 # Tuned on banking77 dev.csv: escalate when the top hit's confidence is below this. The score is
 # the meta-model's estimated probability that the top article is the right answer. The first is
@@ -90,20 +91,51 @@ def _l2_rows(m: sp.spmatrix) -> sp.csr_matrix:
 
 
 class _Meta:
-    """Standardised logistic regression over confidence features, evaluated with numpy."""
+    """Logistic regression over confidence features mapped to normal scores by their quantiles.
+
+    Fitted with scikit-learn, evaluated with numpy: one query's features would otherwise spend
+    about 5 ms in scikit-learn's input validation.
+    """
+
+    # scikit-learn's QuantileTransformer clips probabilities this close to 0 and 1.
+    _BOUND = 1e-7
 
     def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        pipe = make_pipeline(StandardScaler(), LogisticRegression(C=_META_C, max_iter=1000))
+        # Distances and log-ratios are heavy-tailed; ranking each feature against its training
+        # distribution keeps a few extreme rows from dominating a linear model. Across three
+        # training splits this raised in-scope accuracy on Banking77 dev at the same overall
+        # accuracy (bench/RETRIEVAL_NOTES.md).
+        pipe = make_pipeline(
+            QuantileTransformer(
+                n_quantiles=min(200, len(x)), output_distribution="normal", random_state=_SEED
+            ),
+            LogisticRegression(C=_META_C, max_iter=1000),
+        )
         pipe.fit(x, y)
-        scaler, lr = pipe[0], pipe[-1]
-        self.mean = scaler.mean_.copy()
-        self.scale = scaler.scale_.copy()
+        quantile, lr = pipe[0], pipe[-1]
+        self.quantiles = quantile.quantiles_.copy()
+        self.references = quantile.references_.copy()
         self.coef = lr.coef_[0].copy()
         self.intercept = float(lr.intercept_[0])
 
+    def _normal_scores(self, feats: np.ndarray) -> np.ndarray:
+        """QuantileTransformer(output_distribution="normal").transform, column by column."""
+        out = np.empty(feats.shape, dtype=np.float64)
+        refs = self.references
+        for j in range(feats.shape[1]):
+            col, q = feats[:, j].astype(np.float64), self.quantiles[:, j]
+            # Interpolating up and down and averaging handles runs of equal quantiles.
+            p = 0.5 * (np.interp(col, q, refs) - np.interp(-col, -q[::-1], -refs[::-1]))
+            p[col + self._BOUND > q[-1]] = 1.0
+            p[col - self._BOUND < q[0]] = 0.0
+            out[:, j] = p
+        lo = ndtri(self._BOUND - np.spacing(1))
+        with np.errstate(divide="ignore"):
+            return np.clip(ndtri(out), lo, -lo)
+
     def predict(self, feats: np.ndarray) -> np.ndarray:
         """Return P(top hit is right) for each feature row."""
-        z = ((feats - self.mean) / self.scale) @ self.coef + self.intercept
+        z = self._normal_scores(feats) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
 

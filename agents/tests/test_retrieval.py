@@ -264,3 +264,26 @@ def test_banking77_dev_sample_accuracy(banking77, minilm) -> None:
         pred = hits[0].key if hits and hits[0].score >= DEFAULT_CONFIDENCE_THRESHOLD else "escalate"
         correct += pred == expected
     assert correct / len(sample) >= BANKING_ACCURACY_FLOOR
+
+
+def test_meta_model_numpy_scores_match_scikit_learn() -> None:
+    # _Meta evaluates the fitted quantile transform and regression with numpy for speed; it
+    # must give what scikit-learn's own pipeline gives, ties, outliers and bounds included.
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import QuantileTransformer
+
+    from agents.retrieval import _Meta
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(3000, 6)
+    x[:, 2] = np.round(x[:, 2])  # many equal values: runs of equal quantiles
+    y = (x[:, 0] + rng.randn(3000)) > 0
+    reference = make_pipeline(
+        QuantileTransformer(n_quantiles=200, output_distribution="normal", random_state=0),
+        LogisticRegression(max_iter=1000),
+    ).fit(x, y)
+    probe = rng.randn(400, 6) * 3
+    probe[:5], probe[5:10], probe[10:20, 2] = 1e6, -1e6, 0.0
+    assert np.allclose(_Meta(x, y).predict(probe), reference.predict_proba(probe)[:, 1], atol=1e-9)
