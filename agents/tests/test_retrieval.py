@@ -272,7 +272,7 @@ def test_meta_model_numpy_scores_match_scikit_learn() -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import QuantileTransformer
+    from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
     from agents.retrieval import _Meta
 
@@ -287,3 +287,6 @@ def test_meta_model_numpy_scores_match_scikit_learn() -> None:
     probe = rng.randn(400, 6) * 3
     probe[:5], probe[5:10], probe[10:20, 2] = 1e6, -1e6, 0.0
     assert np.allclose(_Meta(x, y).predict(probe), reference.predict_proba(probe)[:, 1], atol=1e-9)
+    # Too few rows to estimate quantiles (a small knowledge base): standardised instead.
+    few = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x[:300], y[:300])
+    assert np.allclose(_Meta(x[:300], y[:300]).predict(probe), few.predict_proba(probe)[:, 1])
