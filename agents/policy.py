@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 # Requests for a person, in the many ways customers ask. Word-bounded and anchored on a
 # verb or a request so that "my agent number" or "human resources" alone don't trigger it.
+# Plain "people" is left out: "I would not like to waste my time on these people" is a
+# complaint about the company, not a request (a Banking77 question); "real people" counts.
 _HUMAN_REQUEST = re.compile(
     r"""
     \b(?:speak|talk|chat|connect|transfer|put\s+me\s+through|get\s+me|give\s+me|need|want|
         like|can\s+i\s+(?:have|get)|let\s+me\s+(?:speak|talk))\b
     [^.?!]{0,40}?
-    \b(?:human|person|people|agent|representative|rep|operator|someone|somebody|
+    \b(?:human|person|agent|representative|rep|operator|someone|somebody|
         staff|support\s+team|customer\s+service|advisor|adviser|manager|supervisor|
-        real\s+(?:person|human|one))\b
+        real\s+(?:person|human|one|people))\b
     |\b(?:human|live|real)\s+(?:agent|person|support|help|being)\b
     |\b(?:representative|operator)\s*(?:please|pls|now)?\s*[.!?]*\s*$
     |\bagent\s*(?:please|pls|now)\s*[.!?]*\s*$

@@ -19,6 +19,7 @@ HUMAN_REQUESTS = [
     "transfer me to an operator",
     "I'd like to chat with a support team member",
     "get me a person now",
+    "Can I speak with real people?",
 ]
 NOT_HUMAN_REQUESTS = [
     "How do I reset my password?",
@@ -26,6 +27,7 @@ NOT_HUMAN_REQUESTS = [
     "My travel agent booked this for me",
     "Can I change the delivery person's instructions?",
     "What is the human resources email?",
+    "I would not like to waste any more of my time on these people",
 ]
 
 
