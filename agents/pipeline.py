@@ -18,7 +18,7 @@ from .providers import (
     ReplyProvider,
     provider_get,
 )
-from .retrieval import DEFAULT_CONFIDENCE_THRESHOLD, TFIDF_ONLY_CONFIDENCE_THRESHOLD
+from .retrieval import default_confidence_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def confidence_threshold() -> float:
     configured = app_setting("AGENT_CONFIDENCE_THRESHOLD")
     if configured is not None:
         return float(configured)
-    return DEFAULT_CONFIDENCE_THRESHOLD if encoder_enabled() else TFIDF_ONLY_CONFIDENCE_THRESHOLD
+    return default_confidence_threshold(with_encoder=encoder_enabled())
 
 
 def _search(question: str, history: list[memory.Turn]) -> tuple[str, list[ArticleHit], bool]:

@@ -23,6 +23,12 @@ from sklearn.preprocessing import QuantileTransformer, StandardScaler, normalize
 DEFAULT_CONFIDENCE_THRESHOLD: float = 0.25
 TFIDF_ONLY_CONFIDENCE_THRESHOLD: float = 0.30
 
+
+def default_confidence_threshold(*, with_encoder: bool) -> float:
+    """Return the tuned escalation threshold for an index built with or without the encoder."""
+    return DEFAULT_CONFIDENCE_THRESHOLD if with_encoder else TFIDF_ONLY_CONFIDENCE_THRESHOLD
+
+
 _FORMAT_VERSION = 2
 _SEED = 0
 # Documents are split into this many groups; each group in turn plays "not in the knowledge base".
@@ -66,9 +72,14 @@ class RetrievalHit:
     score: float
 
 
+def _examples(doc: KnowledgeDocument) -> list[str]:
+    """Return a document's non-empty example questions, stripped."""
+    return [e.strip() for e in doc.examples if e and e.strip()]
+
+
 def pseudo_examples(doc: KnowledgeDocument) -> list[str]:
     """Return the texts that stand for a document: its examples, title, body sentences and tags."""
-    texts = [e.strip() for e in doc.examples if e and e.strip()]
+    texts = _examples(doc)
     if doc.title.strip():
         texts.append(doc.title.strip())
     # Body sentences let an article with no examples still be found from its own wording.
@@ -79,6 +90,20 @@ def pseudo_examples(doc: KnowledgeDocument) -> list[str]:
     if not texts:
         texts.append(doc.key.replace("_", " ").replace("-", " "))
     return texts
+
+
+def _class_logits(z: np.ndarray) -> np.ndarray:
+    """Return one logit column per class from a fitted LogisticRegression's decision values."""
+    if z.shape[1] == 1:
+        # Binary logistic regression has one logit: that of the second class against the first.
+        z = np.hstack([np.zeros_like(z), z])
+    return z
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _l2_rows(m: sp.spmatrix) -> sp.csr_matrix:
@@ -100,8 +125,10 @@ class _Meta:
     about 5 ms in scikit-learn's input validation.
     """
 
-    # scikit-learn's QuantileTransformer clips probabilities this close to 0 and 1.
+    # scikit-learn's QuantileTransformer clips probabilities this close to 0 and 1, and the
+    # normal scores to the matching quantile.
     _BOUND = 1e-7
+    _CLIP = float(-ndtri(_BOUND - np.spacing(1)))
 
     def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
         # Distances and log-ratios are heavy-tailed; ranking each feature against its training
@@ -147,9 +174,8 @@ class _Meta:
             p[col + self._BOUND > q[-1]] = 1.0
             p[col - self._BOUND < q[0]] = 0.0
             out[:, j] = p
-        lo = ndtri(self._BOUND - np.spacing(1))
         with np.errstate(divide="ignore"):
-            return np.clip(ndtri(out), lo, -lo)
+            return np.clip(ndtri(out), -self._CLIP, self._CLIP)
 
     def predict(self, feats: np.ndarray) -> np.ndarray:
         """Return P(top hit is right) for each feature row."""
@@ -202,13 +228,7 @@ class _Model:
         """Return class probabilities (columns follow self.classes)."""
         if self.coef is None or self.intercept is None:
             return np.ones((q.shape[0], 1))
-        z = np.asarray(q @ self.coef) + self.intercept
-        if z.shape[1] == 1:
-            # Binary logistic regression has one logit: that of the second class against the first.
-            z = np.hstack([np.zeros_like(z), z])
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return _softmax(_class_logits(np.asarray(q @ self.coef) + self.intercept))
 
     def features(
         self, texts: Sequence[str], q: sp.csr_matrix | None = None
@@ -291,10 +311,7 @@ class _Embeddings:
         """Return the softmax logits (columns follow self.classes)."""
         if self.coef is None or self.intercept is None:
             return np.zeros((q.shape[0], len(self.classes)), dtype=np.float32)
-        z = q @ self.coef + self.intercept
-        if z.shape[1] == 1:
-            z = np.hstack([np.zeros_like(z), z])
-        return z
+        return _class_logits(q @ self.coef + self.intercept)
 
     def mahalanobis(self, q: np.ndarray) -> np.ndarray:
         """Return the squared Mahalanobis distance of each row to each class centroid."""
@@ -310,12 +327,6 @@ class _Embeddings:
             k = min(3, end - start)
             knn[:, j] = np.partition(own, end - start - k, axis=1)[:, -k:].mean(axis=1)
         return sims, knn
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _features(
@@ -419,7 +430,7 @@ class KnowledgeIndex:
         is_example: list[bool] = []
         for i, doc in enumerate(docs):
             # pseudo_examples() lists the document's own examples first.
-            n_examples = sum(1 for e in doc.examples if e and e.strip())
+            n_examples = len(_examples(doc))
             for j, text in enumerate(pseudo_examples(doc)):
                 texts.append(text)
                 labels.append(i)

@@ -17,10 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.encoder import SentenceEncoder  # noqa: E402 - path set up above
 from agents.retrieval import (  # noqa: E402 - path set up above
-    DEFAULT_CONFIDENCE_THRESHOLD,
-    TFIDF_ONLY_CONFIDENCE_THRESHOLD,
     KnowledgeDocument,
     KnowledgeIndex,
+    default_confidence_threshold,
 )
 
 ESCALATE = "escalate"
@@ -123,8 +122,7 @@ def main() -> None:
     if in_rows:
         top1 = sum(r[0] == r[2] for r in in_rows) / len(in_rows)
         print(f"in_scope_top1_without_escalation={top1:.4f}")
-    default = DEFAULT_CONFIDENCE_THRESHOLD if encoder else TFIDF_ONLY_CONFIDENCE_THRESHOLD
-    thresholds = args.threshold or [default]
+    thresholds = args.threshold or [default_confidence_threshold(with_encoder=bool(encoder))]
     if args.sweep:
         thresholds = sorted(set(thresholds) | {round(x, 3) for x in np.arange(0.05, 0.951, 0.025)})
     for th in thresholds:

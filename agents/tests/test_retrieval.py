@@ -17,6 +17,7 @@ from agents.retrieval import (
     KnowledgeDocument,
     KnowledgeIndex,
     RetrievalHit,
+    default_confidence_threshold,
 )
 
 BANKING = Path(__file__).resolve().parents[3] / "shared/eval/banking77"
@@ -101,7 +102,7 @@ def encoder(request, minilm) -> SentenceEncoder | None:
 
 @pytest.fixture(scope="module")
 def threshold(encoder) -> float:
-    return DEFAULT_CONFIDENCE_THRESHOLD if encoder else TFIDF_ONLY_CONFIDENCE_THRESHOLD
+    return default_confidence_threshold(with_encoder=encoder is not None)
 
 
 @pytest.fixture(scope="module")
