@@ -27,11 +27,12 @@ ESCALATE = "escalate"
 
 def load_documents(articles: Path, examples: Path | None) -> list[KnowledgeDocument]:
     """Read articles.jsonl and attach the example questions of kb_examples.csv."""
-    by_slug: dict[str, list[str]] = defaultdict(list)
+    # As kb_import stores them: stripped, at most 500 characters, each text once per article.
+    by_slug: dict[str, dict[str, None]] = defaultdict(dict)
     if examples is not None:
         with examples.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                by_slug[row["slug"]].append(row["text"])
+                by_slug[row["slug"].strip()].setdefault(row["text"].strip()[:500])
     docs = []
     with articles.open(encoding="utf-8") as fh:
         for line in fh:
@@ -40,8 +41,8 @@ def load_documents(articles: Path, examples: Path | None) -> list[KnowledgeDocum
                 docs.append(
                     KnowledgeDocument(
                         key=a["slug"],
-                        title=a["title"],
-                        body=a["body"],
+                        title=a["title"].strip(),
+                        body=a["body"].strip(),
                         examples=tuple(by_slug.get(a["slug"], ())),
                     )
                 )
