@@ -74,6 +74,14 @@ def index_rebuild() -> KnowledgeIndexSnapshot:
     return snapshot
 
 
+class KnowledgeIndexUnavailable(Exception):
+    """No usable index yet: its rebuild has been asked for and runs in a Celery task."""
+
+
+# How long one process waits before asking again for a rebuild that has not appeared.
+_REBUILD_REQUEST_INTERVAL_S = 300.0
+
+
 class _IndexCache:
     """The current index of this process, reloaded when a newer snapshot appears."""
 
@@ -82,37 +90,70 @@ class _IndexCache:
         self.snapshot_id: int | None = None
         self.index: KnowledgeIndex | None = None
         self.articles: dict[str, tuple[int, str, str]] = {}
+        self._rebuild_requested_at: float | None = None
+        # The snapshot found unreadable last, so that replies waiting for its rebuild do not
+        # each unpickle it again.
+        self._unreadable_id: int | None = None
 
     def clear(self) -> None:
         with self._lock:
             self.snapshot_id = None
             self.index = None
+            self._rebuild_requested_at = None
+            self._unreadable_id = None
+
+    def _rebuild_request(self) -> None:
+        """Ask the worker for a rebuild, at most once per interval per process."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._rebuild_requested_at
+            if last is not None and now - last < _REBUILD_REQUEST_INTERVAL_S:
+                return
+            self._rebuild_requested_at = now
+        from .tasks import kb_rebuild_index
+
+        # Eager (embedded mode) this builds now; with a worker it is queued and this reply
+        # goes on without the index.
+        kb_rebuild_index.delay()
+
+    def _load(self, snapshot_id: int) -> KnowledgeIndex | None:
+        if snapshot_id == self._unreadable_id:
+            return None
+        data = KnowledgeIndexSnapshot.objects.values_list("data", flat=True).get(pk=snapshot_id)
+        try:
+            return KnowledgeIndex.loads(bytes(data), encoder=sentence_encoder())
+        except Exception:
+            # A snapshot from another version of the engine, its libraries or another encoder
+            # setting.
+            logger.warning("Index snapshot %s is unreadable", snapshot_id, exc_info=True)
+            self._unreadable_id = snapshot_id
+            return None
 
     def current(self) -> tuple[KnowledgeIndex, dict[str, tuple[int, str, str]]]:
+        """Return the newest usable index, or raise KnowledgeIndexUnavailable.
+
+        Building is never done here: a large knowledge base takes minutes (Banking77: about
+        two), far beyond a reply's time limit. A missing or unreadable snapshot asks the
+        worker for a rebuild instead.
+        """
         latest = KnowledgeIndexSnapshot.objects.values_list("pk", flat=True).first()
         with self._lock:
             if latest is not None and latest == self.snapshot_id and self.index is not None:
                 return self.index, self.articles
-        if latest is None:
-            # First use on an empty database: build once (this runs in the agent task).
-            index_rebuild()
-            latest = KnowledgeIndexSnapshot.objects.values_list("pk", flat=True).first()
-        data = KnowledgeIndexSnapshot.objects.values_list("data", flat=True).get(pk=latest)
-        try:
-            index = KnowledgeIndex.loads(bytes(data), encoder=sentence_encoder())
-        except Exception:
-            # A snapshot from another version of the engine, its libraries or another encoder
-            # setting: rebuild it.
-            logger.warning("Index snapshot %s is unreadable; rebuilding", latest, exc_info=True)
-            snapshot = index_rebuild()
-            latest = snapshot.pk
-            index = KnowledgeIndex.loads(bytes(snapshot.data), encoder=sentence_encoder())
+        index = self._load(latest) if latest is not None else None
+        if index is None:
+            self._rebuild_request()
+            rebuilt = KnowledgeIndexSnapshot.objects.values_list("pk", flat=True).first()
+            if rebuilt is None or rebuilt == latest or (index := self._load(rebuilt)) is None:
+                raise KnowledgeIndexUnavailable("the knowledge index is being rebuilt")
+            latest = rebuilt
         articles = {
             slug: (pk, title, body)
             for pk, slug, title, body in Article.objects.values_list("pk", "slug", "title", "body")
         }
         with self._lock:
             self.snapshot_id, self.index, self.articles = latest, index, articles
+            self._rebuild_requested_at = None
         return index, articles
 
 
@@ -120,7 +161,10 @@ _cache = _IndexCache()
 
 
 def articles_search(query: str, *, limit: int = 3) -> list[ArticleHit]:
-    """Return the published articles that best answer ``query``, best first."""
+    """Return the published articles that best answer ``query``, best first.
+
+    Raises KnowledgeIndexUnavailable while there is no usable index (its rebuild is queued).
+    """
     index, articles = _cache.current()
     hits = []
     for hit in index.search(query, limit=limit):

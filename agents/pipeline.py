@@ -10,7 +10,7 @@ from supportdesk.conf import app_setting
 
 from . import memory, policy, smalltalk
 from .encoder import encoder_enabled
-from .knowledge import ArticleHit, articles_search
+from .knowledge import ArticleHit, KnowledgeIndexUnavailable, articles_search
 from .providers import (
     DeltaCallback,
     ProviderDeclined,
@@ -96,7 +96,14 @@ def reply_compose(
             },
         )
     provider = provider or provider_get()
-    query, hits, used_memory = _search(question, history)
+    try:
+        query, hits, used_memory = _search(question, history)
+        index_unavailable = False
+    except KnowledgeIndexUnavailable:
+        # Right after a deploy that changed the engine, until the worker has rebuilt the
+        # index: a person answers rather than nobody.
+        logger.warning("Knowledge index unavailable (rebuild queued); handing over")
+        query, hits, used_memory, index_unavailable = question, [], False, True
     confidence = hits[0].score if hits else 0.0
     unhelpful_feedback = policy.is_unhelpful_feedback(question)
     decision = policy.escalation_decide(
@@ -106,6 +113,8 @@ def reply_compose(
         has_answer=bool(hits),
         prior_unhelpful_turns=memory.unhelpful_streak(history),
     )
+    if index_unavailable:
+        decision = policy.EscalationDecision(True, ["knowledge_index_unavailable"])
     metadata = {
         "reasons": decision.reasons,
         "query": query,
