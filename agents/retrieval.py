@@ -43,8 +43,10 @@ _META_C = 1.0
 # With at least this many example questions, the meta-model learns from them alone: titles and
 # body sentences do not read like customer questions.
 _MIN_META_EXAMPLES = 200
-# Below this many meta-model training rows, features are standardised rather than quantile-mapped.
-_MIN_QUANTILE_ROWS = 1000
+# Below this many distinct texts behind the meta-model's training rows, its features are
+# standardised rather than quantile-mapped. Distinct texts, not rows: pooled splits repeat each
+# text once per split, which adds no information about the features' distribution.
+_MIN_QUANTILE_TEXTS = 1000
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
 
@@ -134,17 +136,17 @@ class _Meta:
     _BOUND = 1e-7
     _CLIP = float(-ndtri(_BOUND - np.spacing(1)))
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, quantiles: bool) -> None:
         # Distances and log-ratios are heavy-tailed; ranking each feature against its training
         # distribution keeps a few extreme rows from dominating a linear model. Across three
         # training splits this raised in-scope accuracy on Banking77 dev at the same overall
-        # accuracy (bench/RETRIEVAL_NOTES.md). A few hundred rows (a small knowledge base) are
+        # accuracy (bench/RETRIEVAL_NOTES.md). A few hundred texts (a small knowledge base) are
         # too few to estimate the quantiles: those are standardised instead.
         self.quantiles: np.ndarray | None = None
         self.references: np.ndarray | None = None
         self.mean: np.ndarray | None = None
         self.scale: np.ndarray | None = None
-        if len(x) >= _MIN_QUANTILE_ROWS:
+        if quantiles:
             scaler = QuantileTransformer(
                 n_quantiles=200, output_distribution="normal", random_state=_SEED
             )
@@ -573,4 +575,4 @@ def _train_meta(
     y = np.concatenate(targets)
     if y.all() or not y.any():
         return None
-    return _Meta(x, y)
+    return _Meta(x, y, quantiles=int(askable.sum()) >= _MIN_QUANTILE_TEXTS)

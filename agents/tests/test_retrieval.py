@@ -287,7 +287,27 @@ def test_meta_model_numpy_scores_match_scikit_learn() -> None:
     ).fit(x, y)
     probe = rng.randn(400, 6) * 3
     probe[:5], probe[5:10], probe[10:20, 2] = 1e6, -1e6, 0.0
-    assert np.allclose(_Meta(x, y).predict(probe), reference.predict_proba(probe)[:, 1], atol=1e-9)
-    # Too few rows to estimate quantiles (a small knowledge base): standardised instead.
+    meta = _Meta(x, y, quantiles=True)
+    assert np.allclose(meta.predict(probe), reference.predict_proba(probe)[:, 1], atol=1e-9)
+    # Too few texts to estimate quantiles (a small knowledge base): standardised instead.
     few = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x[:300], y[:300])
-    assert np.allclose(_Meta(x[:300], y[:300]).predict(probe), few.predict_proba(probe)[:, 1])
+    standardised = _Meta(x[:300], y[:300], quantiles=False)
+    assert np.allclose(standardised.predict(probe), few.predict_proba(probe)[:, 1])
+
+
+def test_a_small_knowledge_base_keeps_standardised_confidence_features() -> None:
+    # Quantiles estimated from a few hundred texts are noise (the demo shop answered "What's
+    # the weather like in Paris tomorrow?" from an article with them). Pooled splits repeat
+    # every text, so the choice must count texts, not the meta-model's rows.
+    docs = [
+        KnowledgeDocument(
+            key=f"topic-{i}",
+            title=f"Topic {i}",
+            body=f"All about subject number {i}.",
+            examples=tuple(f"question {j} about subject {i} and item {i * j}" for j in range(24)),
+        )
+        for i in range(14)
+    ]
+    index = KnowledgeIndex.build(docs)  # 14 x 24 = 336 examples: over 1,000 pooled rows
+    assert index._meta is not None
+    assert index._meta.quantiles is None and index._meta.scale is not None
