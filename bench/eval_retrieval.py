@@ -43,6 +43,7 @@ def load_documents(articles: Path, examples: Path | None) -> list[KnowledgeDocum
                         key=a["slug"],
                         title=a["title"].strip(),
                         body=a["body"].strip(),
+                        tags=tuple(str(tag) for tag in a.get("tags", ())),
                         examples=tuple(by_slug.get(a["slug"], ())),
                     )
                 )
