@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import statistics
 import time
 from collections import Counter
@@ -61,11 +60,6 @@ class EvaluationReport:
 
 class _Rollback(Exception):
     pass
-
-
-def read_questions(path: Path) -> list[tuple[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [(row["text"], row["expected"]) for row in csv.DictReader(handle)]
 
 
 def evaluate_agent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,13 +13,10 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils.text import slugify
 
+from .kb_files import ImportFileError, read_articles, read_examples
 from .knowledge import index_rebuild
 from .models import Article, ArticleExample
 from .signals import index_updates_muted
-
-
-class ImportFileError(Exception):
-    """The file is not in the expected format; the message says where."""
 
 
 @dataclass
@@ -30,38 +27,6 @@ class ImportResult:
     # Slugs in the file that are not valid slugs, and the slug each article was stored under
     # (Banking77's "reverted_card_payment?" becomes "reverted_card_payment").
     renamed_slugs: dict[str, str] = field(default_factory=dict)
-
-
-def _read_articles(path: Path) -> Iterator[dict]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                raise ImportFileError(f"{path}:{number}: not JSON ({error})") from None
-            if not isinstance(row, dict) or not all(
-                isinstance(row.get(key), str) and row.get(key).strip()
-                for key in ("slug", "title", "body")
-            ):
-                raise ImportFileError(f"{path}:{number}: needs string fields slug, title, body")
-            tags = row.get("tags", [])
-            if not isinstance(tags, list):
-                raise ImportFileError(f"{path}:{number}: tags must be a list")
-            yield row
-
-
-def _read_examples(path: Path) -> Iterator[tuple[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"text", "slug"} <= set(reader.fieldnames):
-            raise ImportFileError(f"{path}: the CSV header must have columns text,slug")
-        for number, row in enumerate(reader, start=2):
-            text, slug = (row.get("text") or "").strip(), (row.get("slug") or "").strip()
-            if not text or not slug:
-                raise ImportFileError(f"{path}:{number}: text and slug are required")
-            yield text[:500], slug
 
 
 def _slug(raw: str) -> str:
@@ -81,8 +46,8 @@ def kb_import(
 ) -> ImportResult:
     """Create or update articles and add example questions, then rebuild the index once."""
     result = ImportResult()
-    articles = list(_read_articles(articles_file)) if articles_file else []
-    examples = [pair for path in examples_files for pair in _read_examples(path)]
+    articles = list(read_articles(articles_file)) if articles_file else []
+    examples = [pair for path in examples_files for pair in read_examples(path)]
     with transaction.atomic(), index_updates_muted():
         for row in articles:
             slug = _slug(row["slug"])
@@ -90,12 +55,7 @@ def kb_import(
                 result.renamed_slugs[row["slug"]] = slug
             _, created = Article.objects.update_or_create(
                 slug=slug,
-                defaults={
-                    "title": row["title"].strip()[:200],
-                    "body": row["body"].strip(),
-                    "tags": [str(tag) for tag in row.get("tags", [])],
-                    "is_published": bool(row.get("is_published", True)),
-                },
+                defaults={key: row[key] for key in ("title", "body", "tags", "is_published")},
             )
             result.articles_created += created
             result.articles_updated += not created

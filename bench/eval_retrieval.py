@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import statistics
 import sys
 import time
@@ -16,6 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.encoder import SentenceEncoder  # noqa: E402 - path set up above
+from agents.kb_files import read_articles, read_examples, read_questions  # noqa: E402 - path set up above
 from agents.retrieval import (  # noqa: E402 - path set up above
     KnowledgeDocument,
     KnowledgeIndex,
@@ -26,34 +25,21 @@ ESCALATE = "escalate"
 
 
 def load_documents(articles: Path, examples: Path | None) -> list[KnowledgeDocument]:
-    """Read articles.jsonl and attach the example questions of kb_examples.csv."""
-    # As kb_import stores them: stripped, at most 500 characters, each text once per article.
+    """Read articles.jsonl and attach the example questions of kb_examples.csv, as kb_import
+    stores them (cleaned, each text once per article), keyed by the file's slugs."""
     by_slug: dict[str, dict[str, None]] = defaultdict(dict)
-    if examples is not None:
-        with examples.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                by_slug[row["slug"].strip()].setdefault(row["text"].strip()[:500])
-    docs = []
-    with articles.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                a = json.loads(line)
-                docs.append(
-                    KnowledgeDocument(
-                        key=a["slug"],
-                        title=a["title"].strip(),
-                        body=a["body"].strip(),
-                        tags=tuple(str(tag) for tag in a.get("tags", ())),
-                        examples=tuple(by_slug.get(a["slug"], ())),
-                    )
-                )
-    return docs
-
-
-def load_questions(path: Path) -> list[tuple[str, str]]:
-    """Read text,expected rows."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [(r["text"], r["expected"]) for r in csv.DictReader(fh)]
+    for text, slug in read_examples(examples) if examples is not None else ():
+        by_slug[slug].setdefault(text)
+    return [
+        KnowledgeDocument(
+            key=a["slug"],
+            title=a["title"],
+            body=a["body"],
+            tags=tuple(a["tags"]),
+            examples=tuple(by_slug.get(a["slug"], ())),
+        )
+        for a in read_articles(articles)
+    ]
 
 
 def metrics(rows: list[tuple[str, float, str]], threshold: float) -> dict[str, float]:
@@ -105,7 +91,7 @@ def main() -> None:
     blob = index.dumps()
     index = KnowledgeIndex.loads(blob, encoder=encoder)
 
-    questions = load_questions(args.questions)
+    questions = read_questions(args.questions)
     rows: list[tuple[str, float, str]] = []
     latencies = []
     for text, expected in questions:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agents.evaluation import evaluate_agent, read_questions
+from agents.evaluation import evaluate_agent
+from agents.kb_files import read_questions
 
 
 class Command(BaseCommand):
