@@ -112,6 +112,24 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _top_two(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each row's top class index, its probability and the runner-up's probability."""
+    n = probs.shape[0]
+    rows = np.arange(n)
+    order = np.argsort(-probs, axis=1, kind="stable")
+    p2 = probs[rows, order[:, 1]] if probs.shape[1] > 1 else np.zeros(n)
+    return order[:, 0], probs[rows, order[:, 0]], p2
+
+
+def _sureness(p1: np.ndarray, p2: np.ndarray) -> list[np.ndarray]:
+    """Return the confidence features of a ranking: top probability, margin, log-ratio."""
+    return [p1, p1 - p2, np.log((p1 + 1e-9) / (p2 + 1e-9))]
+
+
+def _entropy(probs: np.ndarray) -> np.ndarray:
+    return -(probs * np.log(probs + 1e-12)).sum(axis=1)
+
+
 def _l2_rows(m: sp.spmatrix) -> sp.csr_matrix:
     """Scale each row of a sparse matrix to unit length (zero rows stay zero)."""
     m = sp.csr_matrix(m, dtype=np.float64, copy=True)
@@ -125,7 +143,7 @@ def _l2_rows(m: sp.spmatrix) -> sp.csr_matrix:
 
 class _Meta:
     """Logistic regression over confidence features, standardised or, with enough training
-    rows, mapped to normal scores by their quantiles.
+    texts, mapped to normal scores by their quantiles.
 
     Fitted with scikit-learn, evaluated with numpy: one query's features would otherwise spend
     about 5 ms in scikit-learn's input validation.
@@ -154,7 +172,7 @@ class _Meta:
             scaler = StandardScaler()
         pipe = make_pipeline(scaler, LogisticRegression(C=_META_C, max_iter=1000))
         pipe.fit(x, y)
-        if isinstance(scaler, QuantileTransformer):
+        if quantiles:
             self.quantiles = scaler.quantiles_.copy()
             self.references = scaler.references_.copy()
         else:
@@ -244,11 +262,8 @@ class _Model:
             q = self.embed(texts)
         probs = self.probabilities(q)
         n = probs.shape[0]
-        rows = np.arange(n)
-        order = np.argsort(-probs, axis=1, kind="stable")
-        p1 = probs[rows, order[:, 0]]
-        p2 = probs[rows, order[:, 1]] if probs.shape[1] > 1 else np.zeros(n)
-        pred = self.classes[order[:, 0]]
+        top, p1, p2 = _top_two(probs)
+        pred = self.classes[top]
         sims = (q @ self.matrix_t).toarray()
         same = self.labels[None, :] == pred[:, None]
         own = np.where(same, sims, -1.0)
@@ -260,7 +275,6 @@ class _Model:
         topk_own_mean = np.where(topk_own < 0, 0.0, topk_own).mean(axis=1)
         top10 = np.argsort(-sims, axis=1, kind="stable")[:, : min(10, sims.shape[1])]
         vote = (self.labels[top10] == pred[:, None]).mean(axis=1)
-        entropy = -(probs * np.log(probs + 1e-12)).sum(axis=1)
         tokens = [self._analyze(t) for t in texts]
         oov = np.array(
             [np.mean([tok not in self._vocab for tok in ts]) if ts else 1.0 for ts in tokens]
@@ -268,10 +282,8 @@ class _Model:
         n_tokens = np.log1p([len(ts) for ts in tokens])
         feats = np.column_stack(
             [
-                p1,
-                p1 - p2,
-                np.log((p1 + 1e-9) / (p2 + 1e-9)),
-                entropy,
+                *_sureness(p1, p2),
+                _entropy(probs),
                 sims.max(axis=1),
                 nearest_own,
                 topk_own_mean,
@@ -356,10 +368,7 @@ def _features(
     z = emb.logits(q_vec)
     emb_probs = _softmax(z)
     probs = _softmax(np.log(tf_probs + 1e-12) + (z - z.max(axis=1, keepdims=True)))
-    order = np.argsort(-probs, axis=1, kind="stable")
-    top = order[:, 0]
-    p1 = probs[rows, top]
-    p2 = probs[rows, order[:, 1]] if probs.shape[1] > 1 else np.zeros(n)
+    top, p1, p2 = _top_two(probs)
     is_top = np.arange(probs.shape[1])[None, :] == top[:, None]
     maha = emb.mahalanobis(q_vec)
     maha_top = maha[rows, top]
@@ -375,9 +384,7 @@ def _features(
             maha_best,
             maha_top - maha_best,
             maha_runner_up - maha_top,
-            p1,
-            p1 - p2,
-            np.log((p1 + 1e-9) / (p2 + 1e-9)),
+            *_sureness(p1, p2),
             emb_probs[rows, top],
             tf_probs[rows, top],
             emb_probs.argmax(axis=1) == top,
@@ -386,7 +393,7 @@ def _features(
             knn_top - knn_other,
             sims.max(axis=1),
             own,
-            -(emb_probs * np.log(emb_probs + 1e-12)).sum(axis=1),
+            _entropy(emb_probs),
         ]
     )
     return np.hstack([tf_feats, emb_feats]), probs
