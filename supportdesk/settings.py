@@ -115,7 +115,12 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": CHANNEL_LAYER_BACKEND,
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "supportdesk"},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Pub/sub channels are global to a Redis server (not per db number): stacks
+                # sharing one Redis need their own prefix.
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="supportdesk"),
+            },
         }
     }
     CACHES = {"default": redis_cache(REDIS_URL)}
