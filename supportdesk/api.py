@@ -117,6 +117,8 @@ def database_unavailable_response(request, exc: BaseException) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    # Logged above as a WARNING: keep django.request from logging each one again at ERROR.
+    response._has_been_logged = True
     return response
 
 

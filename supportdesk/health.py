@@ -134,7 +134,11 @@ def ready(request):
     if not _is_staff(request):
         for result in results.values():
             result["detail"] = result["status"]
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if healthy else "error", "checks": results},
         status=200 if healthy else 503,
     )
+    # Each failing check was logged above at WARNING; django.request would add an ERROR line
+    # per probe (every few seconds from a load balancer) for the same outage.
+    response._has_been_logged = True
+    return response
