@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client as httpclient
 import re
 import socket
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 
 from supportdesk.conf import parse_rate
-from tests.full.conftest import http, subprocess_env
+from tests.full.conftest import Ws, http, subprocess_env
 from tests.servers import database_url, free_port, start_daphne
 
 pytestmark = pytest.mark.full
@@ -56,7 +57,30 @@ def test_spoofed_forwarded_for_does_not_bypass_the_session_throttle(stack, setti
 POOL_CAP = 4
 
 
-def test_a_burst_of_reads_stays_within_the_connection_pool(transactional_db, tmp_path):
+async def _chat(ws_url: str, sessions: list[tuple[str, str]], per_socket: int) -> int:
+    """Customers chatting over WebSockets (each frame's storage runs in a run_db thread)."""
+
+    async def one(session_id: str, token: str) -> int:
+        ws = await Ws.open(f"{ws_url}/ws/sessions/{session_id}/", name=session_id[:8])
+        try:
+            await ws.auth(token)
+            acked = 0
+            for n in range(per_socket):
+                await ws.send(
+                    {"type": "message", "content": f"hello {n}", "client_msg_id": f"m{n}"}
+                )
+                await ws.until(
+                    lambda f, n=n: f.get("type") == "ack" and f["client_msg_id"] == f"m{n}", 30
+                )
+                acked += 1
+            return acked
+        finally:
+            await ws.close()
+
+    return sum(await asyncio.gather(*(one(sid, token) for sid, token in sessions)))
+
+
+def test_a_burst_of_reads_stays_within_the_connection_pool(stack, transactional_db, tmp_path):
     app_name = f"sdhttp-burst-{uuid.uuid4().hex[:8]}"
     env = subprocess_env()
     env.update(
@@ -86,8 +110,23 @@ def test_a_burst_of_reads_stays_within_the_connection_pool(transactional_db, tmp
                     peak[0] = max(peak[0], row[0])
                     time.sleep(0.01)
 
+        sockets = []
+        for _ in range(5):
+            opened = http("POST", f"{base}/api/v1/sessions/", json_body={})
+            sockets.append((opened.body["id"], opened.body["token"]))
+        chat_result: list[int] = []
+
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        # Consumers borrow pool connections from their own threads (run_db) during the burst:
+        # each must give its connection back, or the sockets' acks would stall at the cap.
+        chatter = threading.Thread(
+            target=lambda: chat_result.append(
+                asyncio.run(_chat(base.replace("http", "ws", 1), sockets, 5))
+            ),
+            daemon=True,
+        )
+        chatter.start()
         start = threading.Barrier(40)
 
         def read(_: int) -> tuple[int, float]:
@@ -103,6 +142,7 @@ def test_a_burst_of_reads_stays_within_the_connection_pool(transactional_db, tmp
             start.reset()
             with ThreadPoolExecutor(max_workers=40) as pool:
                 results += list(pool.map(read, range(40)))
+            chatter.join(timeout=60)
         finally:
             stop.set()
             sampler.join(timeout=5)
@@ -117,6 +157,7 @@ def test_a_burst_of_reads_stays_within_the_connection_pool(transactional_db, tmp
         # Only the documented 503 may appear (a request that waited too long for a connection).
         assert set(statuses) <= {200, 503}, statuses
         assert statuses.count(200) >= 70, statuses
+        assert chat_result == [25], "every customer message stored and acked"
         assert "Traceback" not in daphne.log_text()
     finally:
         daphne.stop()
