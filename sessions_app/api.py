@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -42,6 +43,11 @@ class SessionCreateThrottle(SimpleRateThrottle):
     """
 
     scope = "session_create"
+
+    def get_rate(self):
+        # Read when used, not frozen into the class at import (DRF's default), so a changed
+        # REST_FRAMEWORK setting (tests, reloads) takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def get_ident(self, request):
         return client_ip(request)
