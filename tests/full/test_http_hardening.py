@@ -98,6 +98,15 @@ def test_a_burst_of_reads_stays_within_the_connection_pool(stack, transactional_
         auth = {"Authorization": f"Session {token}"}
         url = f"{base}/api/v1/sessions/{session_id}/messages/?limit=50"
 
+        # One client alone, for the report: what a read costs without contention.
+        alone = []
+        for _ in range(20):
+            began = time.perf_counter()
+            assert http("GET", url, headers=auth).status == 200
+            alone.append(time.perf_counter() - began)
+        alone.sort()
+        print(f"one client: read p50 {alone[10] * 1000:.1f} ms, max {alone[-1] * 1000:.1f} ms")
+
         peak, stop = [0], threading.Event()
 
         def sample() -> None:
@@ -159,6 +168,44 @@ def test_a_burst_of_reads_stays_within_the_connection_pool(stack, transactional_
         assert statuses.count(200) >= 70, statuses
         assert chat_result == [25], "every customer message stored and acked"
         assert "Traceback" not in daphne.log_text()
+    finally:
+        daphne.stop()
+
+
+def test_a_request_that_cannot_get_a_connection_in_time_is_503_not_500(
+    stack, transactional_db, tmp_path
+):
+    env = subprocess_env()
+    env.update(
+        DB_POOL_MIN_SIZE="1",
+        DB_POOL_MAX_SIZE="1",
+        DB_POOL_TIMEOUT="0.02",
+        SESSION_CREATE_RATE="1000/min",
+    )
+    daphne, base = start_daphne(tmp_path, env)
+    try:
+        created = None
+        while created is None or created.status != 201:  # the first may wait for the pool
+            created = http("POST", f"{base}/api/v1/sessions/", json_body={})
+            assert created.status in (201, 503), created.body
+        url = f"{base}/api/v1/sessions/{created.body['id']}/messages/"
+        auth = {"Authorization": f"Session {created.body['token']}"}
+        start = threading.Barrier(30)
+
+        def read(_: int):
+            start.wait(timeout=30)
+            return http("GET", url, headers=auth, timeout=30)
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            responses = list(pool.map(read, range(30)))
+        statuses = [response.status for response in responses]
+        assert set(statuses) <= {200, 503}, statuses
+        busy = [response for response in responses if response.status == 503]
+        assert busy, "30 concurrent reads on one connection with a 20 ms wait: some must be 503"
+        assert all(r.body["error"]["code"] == "service_unavailable" for r in busy)
+        assert all(int(r.headers["Retry-After"]) > 0 for r in busy)
+        log = daphne.log_text()
+        assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
     finally:
         daphne.stop()
 
@@ -248,6 +295,10 @@ def test_a_100_mib_content_length_is_refused_before_the_body_arrives(stack):
             pass
         raw = _read_response(sock, 5)
     elapsed = time.monotonic() - started
+    print(
+        f"100 MiB Content-Length: answered in {elapsed * 1000:.0f} ms, "
+        f"RSS +{_rss_kib(pid) - before} KiB"
+    )
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413"), raw[:300]
     assert b'"code": "too_large"' in body
