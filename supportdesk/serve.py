@@ -20,7 +20,7 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("supportdesk.serve")  # not "__main__" under python -m
 
 MAX_FRAME_BYTES = 64 * 1024
 # Largest request body Daphne accepts (HTTP_MAX_BODY_BYTES); Django's own, smaller limit
@@ -102,6 +102,9 @@ class BodyLimitWebRequest(WebRequest):
             declared if declared is not None else "chunked",
             request_id,
         )
+        # Twisted answers "Expect: 100-continue" right after gotLength: no invitation to send
+        # a body we just refused.
+        self.requestHeaders.removeHeader(b"Expect")
         transport = self.channel.transport
         transport.write(head + body)
         transport.loseConnection()
