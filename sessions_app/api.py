@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from supportdesk.api import ApiError, Conflict, Pagination
+from supportdesk.clientip import client_ip
+from supportdesk.metrics import RATE_LIMIT_HITS
 
 from . import selectors, services
 from .authentication import is_staff_request, session_for_request
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
-from .serializers import SessionSerializer
+from .serializers import DisplayNameField, SessionSerializer
+
+logger = logging.getLogger(__name__)
 
 
 def service_call(function, **kwargs):
@@ -29,12 +36,33 @@ def service_call(function, **kwargs):
 
 
 class SessionCreateThrottle(SimpleRateThrottle):
-    """SESSION_CREATE_RATE session creations per client IP (fails open if the cache is down)."""
+    """SESSION_CREATE_RATE session creations per client IP (fails open if the cache is down).
+
+    The IP is the TCP peer unless it is a trusted proxy (supportdesk.clientip): DRF's own
+    get_ident believes any X-Forwarded-For, so a client could rotate fake ones forever.
+    """
 
     scope = "session_create"
 
+    def get_rate(self):
+        # Read when used, not frozen into the class at import (DRF's default), so a changed
+        # REST_FRAMEWORK setting (tests, reloads) takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_ip(request)
+
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def throttle_failure(self):
+        RATE_LIMIT_HITS.labels("session_create").inc()
+        logger.info("Session creation throttled for %s", client_ip(self._request))
+        return super().throttle_failure()
+
+    def allow_request(self, request, view):
+        self._request = request
+        return super().allow_request(request, view)
 
 
 class IsStaff(permissions.BasePermission):
@@ -59,7 +87,7 @@ class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
 
     class InputSerializer(serializers.Serializer):
-        customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
         customer_email = serializers.EmailField(required=False, allow_blank=True)
 
     class FilterSerializer(serializers.Serializer):

@@ -40,3 +40,8 @@ class InvalidTransition(SessionError):
 class AlreadyAssigned(SessionError):
     code = "already_assigned"
     detail = "Another agent has already taken over this session."
+
+
+class AlreadyRated(InvalidTransition):
+    code = "already_rated"
+    detail = "This conversation has already been rated."

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
 from .models import SupportSession
+
+# Unicode bidi controls: embeddings, overrides, isolates and the invisible direction marks.
+# In a name they only serve to make text display other than it reads (U+202E "RLO" flips
+# "gnp.exe" into "exe.png"), so they are removed at input; the console also isolates names.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi_controls(text: str) -> str:
+    """Return ``text`` without Unicode bidirectional control characters."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+class DisplayNameField(serializers.CharField):
+    """A person's name as typed: bidi controls removed, then trimmed like any CharField."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = strip_bidi_controls(data)
+        return super().to_internal_value(data)
 
 
 def user_display_name(user) -> str:

@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from supportdesk import realtime
 
-from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionNotFound
+from .exceptions import (
+    AlreadyAssigned,
+    AlreadyRated,
+    InvalidTransition,
+    SessionClosed,
+    SessionNotFound,
+)
 from .models import HandledBy, SessionStatus, SupportSession
 from .selectors import token_hash
 from .serializers import session_payload, user_display_name
@@ -193,6 +199,10 @@ def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
     session = _locked(session_id)
     if session.status != SessionStatus.CLOSED:
         raise InvalidTransition("A session can be rated once it is closed.")
+    if session.csat is not None:
+        # Once: a rating is the customer's verdict on a finished conversation, and re-rating
+        # without limit would let one customer skew the CSAT figures (and spam csat events).
+        raise AlreadyRated()
     session.csat = csat
     session.save(update_fields=["csat"])
     transaction.on_commit(lambda: _broadcast(session.pk))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
@@ -19,6 +21,18 @@ class Pagination(LimitOffsetPagination):
 
     default_limit = 50
     max_limit = 100
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, but a body nested too deep for Python is bad JSON (400), not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # json's C decoder raises RecursionError on ~1,000+ levels: "[[[[…" is a client's
+            # mistake (or an attack), not a server fault.
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class ApiError(exceptions.APIException):
@@ -73,6 +87,41 @@ def error_body(request, code: str, detail: str) -> dict:
     }
 
 
+# Seconds a client is asked to wait after a 503 for an unreachable or saturated database.
+DATABASE_RETRY_AFTER = 5
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Tell whether ``exc`` means the database can't be reached now (not a bug in a query)."""
+    # OperationalError: connection refused, server gone, pool timeout. InterfaceError: a
+    # connection closed under us. Both are transient; ProgrammingError etc. are bugs (500).
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_unavailable_response(request, exc: BaseException) -> HttpResponse:
+    """Return 503 + Retry-After: the error shape under /api/, a short plain page elsewhere."""
+    # WARNING: the operator sees it (and /health/ready says database: error), but one log line
+    # per refused request, without a traceback, is enough.
+    logger.warning("Database unavailable, answered 503: %s", type(exc).__name__)
+    if _API_PATH.match(getattr(request, "path", "") or ""):
+        response = JsonResponse(
+            error_body(
+                request, "service_unavailable", "The service is busy or degraded; retry shortly."
+            ),
+            status=503,
+        )
+    else:
+        response = HttpResponse(
+            "Service temporarily unavailable. Please try again in a few seconds.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    # Logged above as a WARNING: keep django.request from logging each one again at ERROR.
+    response._has_been_logged = True
+    return response
+
+
 def exception_handler(exc, context):
     """Render every API exception in the single error shape."""
     # Imported here: authentication classes import this module while DRF's views module is
@@ -80,6 +129,8 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
 
     request = context.get("request")
+    if is_database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     if isinstance(exc, RequestDataTooBig):
         exc = ApiError(
             "too_large", "Request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -116,7 +167,12 @@ def json_404(request, exception=None):
 
 
 def json_500(request):
-    """Answer server errors under /api/ in the error shape."""
+    """Answer server errors under /api/ in the error shape; a database outage as 503."""
+    # Called while the exception is being handled: a database outage raised outside a view
+    # (e.g. in the session or auth middleware) still answers 503, not 500.
+    exc = sys.exc_info()[1]
+    if is_database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     if _API_PATH.match(request.path):
         return JsonResponse(
             error_body(request, "server_error", "An unexpected error occurred."), status=500

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_STALE_AFTER": 90,
     "CHAT_HEARTBEAT_WRITE_EVERY": 15,
     "API_WAIT_MAX_SECONDS": 30,
+    # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer is the client.
+    "TRUSTED_PROXIES": (),
 }
 
 

@@ -1,10 +1,11 @@
-"""HTTP middleware: a request id for every request, echoed as X-Request-ID and in logs."""
+"""HTTP middleware: a request id for every request (X-Request-ID, logs); 503 on a DB outage."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+from .api import database_unavailable_response, is_database_unavailable
 from .logging import context_id
 
 # A client-supplied id is kept only if it is short and harmless, so it can't forge log lines.
@@ -28,3 +29,24 @@ class RequestIdMiddleware:
             context_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with Retry-After when a view fails because the database is unreachable.
+
+    Covers the database being down or every pooled connection being busy past
+    DB_POOL_TIMEOUT (psycopg_pool.PoolTimeout surfaces as django.db.OperationalError). DRF
+    views get the same answer from supportdesk.api.exception_handler, and an outage inside
+    another middleware from handler500 (supportdesk.api.json_500).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_unavailable(exception):
+            return database_unavailable_response(request, exception)
+        return None

@@ -1,5 +1,6 @@
 """Django settings, read from environment variables with safe defaults (see README)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # HTTP hardening: login brute-force lockout (see the block below)
+    "csp",  # HTTP hardening: Content-Security-Policy header
     "sessions_app",
     "chat",
     "agents",
@@ -49,7 +52,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "supportdesk.middleware.RequestIdMiddleware",
+    # HTTP hardening: a database outage or an exhausted pool answers 503, not 500.
+    "supportdesk.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # HTTP hardening
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # HTTP hardening: django-axes answers a locked-out login; it must stay last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -90,9 +98,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 else:
-    # Reuse connections: a new PostgreSQL connection per consumer query cost ~5 ms each and
-    # capped a Daphne process's message rate (docs/performance.md).
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # --- HTTP hardening: a bounded connection pool per process -------------------------------
+    # Reuse connections (a new PostgreSQL connection per consumer query cost ~5 ms each and
+    # capped a Daphne process's message rate, docs/performance.md) but never more than
+    # DB_POOL_MAX_SIZE of them: CONN_MAX_AGE kept one connection per thread, and ASGI runs a
+    # thread per request, so a burst of 30 reads opened 94 connections. With the pool, a
+    # request or a consumer's run_db borrows a connection and returns it when it ends; one
+    # that waits DB_POOL_TIMEOUT seconds for a free connection answers 503 (middleware).
+    # DB_POOL=0 falls back to plain connections (e.g. behind PgBouncer in transaction mode).
+    if env.bool("DB_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool, not the thread, keeps connections
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -187,7 +209,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # HTTP hardening: DRF's parser, but JSON nested too deep is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["supportdesk.api.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"session_create": env.str("SESSION_CREATE_RATE", default="30/min")},
@@ -205,6 +228,71 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+# --- HTTP hardening: proxies, TLS, CSP, login lockout, body size -----------------------------
+# Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed. Empty (default):
+# the TCP peer is the client, whatever the header says (supportdesk/clientip.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# TLS: off by default so `make run` works over plain http; set them behind TLS (docs/operations.md).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers probe over plain http: don't redirect the health checks.
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# "HTTP_X_FORWARDED_PROTO,https": the header a TLS-terminating proxy sets (only behind one!).
+_PROXY_SSL_HEADER = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _PROXY_SSL_HEADER:
+    if len(_PROXY_SSL_HEADER) != 2:
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be '<META name>,<value>'.")
+    SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER[0], _PROXY_SSL_HEADER[1])
+
+# Content-Security-Policy (django-csp): scripts only from our own origin, never inline (the
+# templates keep their configuration in data attributes). Styles may be inline: the admin and
+# Swagger UI set style attributes, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # 'self' covers ws:/wss: to this host (CSP level 3)
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login brute-force protection (django-axes) on /admin/login/ and /console/login/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # must be first: refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.float("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# Two independent locks: one per client IP (one address guessing many accounts) and one per
+# account (many addresses guessing one account). The account lock lets an attacker lock a
+# known staff name out for the cool-off; we accept that over an unlimited distributed guess
+# (docs/operations.md). "username+ip_address" would lock only that pair instead.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("LOGIN_LOCKOUT_PARAMETERS", default=["ip_address", "username"])
+]
+AXES_CLIENT_IP_CALLABLE = "supportdesk.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "supportdesk.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # axes logs each failure at WARNING itself; we log the lockout once
+AXES_SENSITIVE_PARAMETERS = ["password"]
+
+# Request bodies: Django refuses more than DATA_UPLOAD_MAX_MEMORY_SIZE (413); the Daphne
+# wrapper (supportdesk/serve.py) refuses more than HTTP_MAX_BODY_BYTES (env, default 1 MiB)
+# before buffering it.
 
 # --- supportdesk's own settings (read through supportdesk.conf.app_setting) -----------------
 AGENT_PROVIDER = env.str("AGENT_PROVIDER", default="extractive")
