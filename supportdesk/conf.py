@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_STALE_AFTER": 90,
     "CHAT_HEARTBEAT_WRITE_EVERY": 15,
     "API_WAIT_MAX_SECONDS": 30,
+    "METRICS_TOKEN": "",  # empty: no bearer token accepted at /metrics
+    "METRICS_ALLOWED_IPS": (),  # peer addresses/networks that may scrape /metrics unauthenticated
 }
 
 
