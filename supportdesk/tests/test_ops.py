@@ -140,3 +140,13 @@ def test_ops_endpoints_are_in_the_openapi_schema():
     assert "get" in paths["/api/v1/ops/websockets/"]
     assert "post" in paths["/api/v1/ops/websockets/cleanup/"]
     assert "post" in paths["/api/v1/ops/rate-limits/reset/"]
+
+
+def test_reset_with_the_cache_unreachable_is_503_not_a_silent_success(settings):
+    from supportdesk.conf import redis_cache
+    from tests.servers import free_port
+
+    # A real django-redis cache pointed at a port nothing listens on (IGNORE_EXCEPTIONS on).
+    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{free_port()}/0")}
+    response = staff_client().post("/api/v1/ops/rate-limits/reset/")
+    assert_error(response, 503, "unavailable")
