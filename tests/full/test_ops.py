@@ -144,3 +144,30 @@ def test_rate_limit_reset_clears_throttles_in_redis_and_nothing_else(transaction
     assert cache.get("ops-test-unrelated") == "kept"
     assert raw.get(broker_like_key) == b"task"
     raw.delete(broker_like_key)
+
+
+def test_metrics_still_answer_with_the_database_unreachable(tmp_path):
+    """A Daphne whose database port is closed: counters served, the gauges' collector down."""
+    from tests.servers import free_port, server_env, start_daphne
+
+    env = server_env(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere",
+        REDIS_URL=settings.REDIS_URL,
+        METRICS_TOKEN="ops-test-token",
+        CELERY_TASK_ALWAYS_EAGER="0",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    daphne, base_url = start_daphne(tmp_path, env)
+    try:
+        samples = scrape(base_url, {"Authorization": "Bearer ops-test-token"})
+        up_key = ("supportdesk_scrape_collector_up", (("collector", "ConnectionStatsCollector"),))
+        assert samples[up_key] == 0
+        assert not any(name == "supportdesk_ws_connections" for name, _ in samples)
+        assert any(name.startswith("supportdesk_agent_reply_seconds") for name, _ in samples)
+        refused = http("GET", f"{base_url}/metrics")
+        assert refused.status == 401
+        log = daphne.log_text()
+        assert "WARNING supportdesk.metrics_view" in log and "ConnectionStatsCollector" in log
+        assert " ERROR " not in log
+    finally:
+        daphne.stop()
