@@ -107,22 +107,23 @@ def _drf_throttles_reset() -> int:
 rate_limit_resetter_register("drf_throttles", _drf_throttles_reset)
 
 
+class RateLimitResetInputSerializer(serializers.Serializer):
+    limiters = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        allow_empty=False,
+        help_text="Limiters to clear (default: all registered ones).",
+    )
+
+
 class RateLimitResetApi(APIView):
     """POST: clear rate-limit counters (every registered limiter, or those named)."""
 
     permission_classes = [OpsAccess]
 
-    class InputSerializer(serializers.Serializer):
-        limiters = serializers.ListField(
-            child=serializers.CharField(max_length=100),
-            required=False,
-            allow_empty=False,
-            help_text="Limiters to clear (default: all registered ones).",
-        )
-
     @extend_schema(
         tags=["ops"],
-        request=InputSerializer,
+        request=RateLimitResetInputSerializer,
         responses={
             200: inline_serializer(
                 "RateLimitReset",
@@ -136,7 +137,9 @@ class RateLimitResetApi(APIView):
         },
     )
     def post(self, request):
-        payload = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        payload = RateLimitResetInputSerializer(
+            data=request.data if isinstance(request.data, dict) else {}
+        )
         payload.is_valid(raise_exception=True)
         names = payload.validated_data.get("limiters")
         try:
