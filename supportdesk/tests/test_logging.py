@@ -95,3 +95,28 @@ def test_json_formatter_names_the_connection_or_task_id_and_keeps_tracebacks_and
     assert task_line["task_id"] == "t-42" and "ValueError: boom" in task_line["exc_info"]
     assert bare_line["context"] == "-"
     assert not {"request_id", "connection_id", "task_id"} & set(bare_line)
+
+
+def settings_import_error(**env_overrides: str) -> str:
+    """Import the settings in a fresh process with ``env_overrides``; return its stderr."""
+    env = {**os.environ, "SUPPORTDESK_TESTING": "1", **env_overrides}
+    done = subprocess.run(
+        [sys.executable, "-c", "import supportdesk.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0, "the settings should have refused this value"
+    return done.stderr
+
+
+def test_an_unknown_log_format_stops_the_process_with_a_clear_message():
+    stderr = settings_import_error(LOG_FORMAT="xml")
+    assert "ImproperlyConfigured: LOG_FORMAT must be 'plain' or 'json', not 'xml'" in stderr
+
+
+def test_a_malformed_metrics_allowed_ip_stops_the_process_with_a_clear_message():
+    stderr = settings_import_error(METRICS_ALLOWED_IPS="10.0.0.0/8,not-an-address")
+    assert "METRICS_ALLOWED_IPS: 'not-an-address' is not an IP address or network" in stderr
