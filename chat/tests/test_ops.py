@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from chat import selectors
@@ -84,3 +85,24 @@ def test_unclosed_session_counts_by_status(django_assert_num_queries):
     SupportSessionFactory(status=SessionStatus.CLOSED)
     with django_assert_num_queries(1):
         assert selectors.sessions_unclosed_counts() == {"open": 2, "escalated": 1}
+
+
+def test_connection_and_session_gauges_come_from_the_database(settings):
+    settings.METRICS_TOKEN = "scrape-secret"
+    session = SupportSessionFactory()
+    SupportSessionFactory(status="escalated")
+    connect("c1", "customer", session=session)
+    connect("c2", "customer", session=session)
+    connect("a1", "agent", user=StaffFactory())
+
+    response = APIClient().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
+
+    assert response.status_code == 200, response.content
+    found = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+    by_kind = {s.labels["kind"]: s.value for s in found["supportdesk_ws_connections"].samples}
+    assert by_kind == {"customer": 2, "agent": 1}
+    assert found["supportdesk_active_sessions"].samples[0].value == 1
+    by_status = {s.labels["status"]: s.value for s in found["supportdesk_sessions"].samples}
+    assert by_status == {"open": 1, "escalated": 1}
+    up = found["supportdesk_scrape_collector_up"].samples
+    assert [(s.labels["collector"], s.value) for s in up] == [("ConnectionStatsCollector", 1)]

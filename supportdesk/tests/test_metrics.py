@@ -6,15 +6,13 @@ import logging
 
 import pytest
 from celery import shared_task
-from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from chat.models import Connection
 from supportdesk.logging import ContextFilter, context_id
 from supportdesk.metrics_view import _ScrapeCollectors, ip_allowed
-from tests.factories import StaffFactory, SupportSessionFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,27 +101,6 @@ def test_ip_allowed_parses_addresses_and_networks():
     assert not ip_allowed("not-an-ip", ["0.0.0.0/0"])
     assert not ip_allowed("", ["0.0.0.0/0"])
     assert not ip_allowed("127.0.0.1", [])
-
-
-def test_connection_and_session_gauges_come_from_the_database(settings):
-    settings.METRICS_TOKEN = "scrape-secret"
-    session = SupportSessionFactory()
-    SupportSessionFactory(status="escalated")
-    now = timezone.now()
-    Connection.objects.create(channel_name="c1", kind="customer", session=session, last_seen_at=now)
-    Connection.objects.create(channel_name="c2", kind="customer", session=session, last_seen_at=now)
-    Connection.objects.create(channel_name="a1", kind="agent", last_seen_at=now)
-
-    response = APIClient().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
-
-    found = families(response)
-    by_kind = {s.labels["kind"]: s.value for s in found["supportdesk_ws_connections"].samples}
-    assert by_kind == {"customer": 2, "agent": 1}
-    assert found["supportdesk_active_sessions"].samples[0].value == 1
-    by_status = {s.labels["status"]: s.value for s in found["supportdesk_sessions"].samples}
-    assert by_status == {"open": 1, "escalated": 1}
-    up = found["supportdesk_scrape_collector_up"].samples
-    assert [(s.labels["collector"], s.value) for s in up] == [("ConnectionStatsCollector", 1)]
 
 
 class BrokenCollector:
