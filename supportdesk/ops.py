@@ -137,9 +137,9 @@ class RateLimitResetApi(APIView):
         },
     )
     def post(self, request):
-        payload = RateLimitResetInputSerializer(
-            data=request.data if isinstance(request.data, dict) else {}
-        )
+        if not isinstance(request.data, dict):
+            raise ApiError("invalid_field", "The body must be a JSON object (or empty).")
+        payload = RateLimitResetInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         names = payload.validated_data.get("limiters")
         try:

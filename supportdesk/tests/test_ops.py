@@ -128,7 +128,9 @@ def test_reset_refuses_an_unknown_limiter_and_clears_nothing(extra_resetter):
     assert extra_resetter == []
 
 
-@pytest.mark.parametrize("body", [{"limiters": []}, {"limiters": "drf_throttles"}])
+@pytest.mark.parametrize(
+    "body", [{"limiters": []}, {"limiters": "drf_throttles"}, ["drf_throttles"], "all"]
+)
 def test_reset_refuses_a_malformed_body(body):
     response = staff_client().post("/api/v1/ops/rate-limits/reset/", body, format="json")
     assert_error(response, 400, "invalid_field")
