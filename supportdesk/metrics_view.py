@@ -1,8 +1,8 @@
 """GET /metrics: Prometheus text for operators and scrapers, never for the public.
 
-Allowed for an active staff session (or an ``ops``-scoped credential), a scraper presenting
-``Authorization: Bearer <METRICS_TOKEN>``, or a peer address in ``METRICS_ALLOWED_IPS``;
-anything else gets 401/403 in the API's error shape. With ``PROMETHEUS_MULTIPROC_DIR`` set,
+Allowed for an active staff session (a plain Django view: DRF's API-key authentication does
+not run here), a scraper presenting ``Authorization: Bearer <METRICS_TOKEN>``, or a peer
+address in ``METRICS_ALLOWED_IPS``; anything else gets 401/403 in the API's error shape. With ``PROMETHEUS_MULTIPROC_DIR`` set,
 the counters of every Daphne and Celery process of the machine are added up from that
 directory; otherwise this process's own registry is served.
 """
