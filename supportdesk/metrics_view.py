@@ -2,9 +2,10 @@
 
 Allowed for an active staff session (a plain Django view: DRF's API-key authentication does
 not run here), a scraper presenting ``Authorization: Bearer <METRICS_TOKEN>``, or a peer
-address in ``METRICS_ALLOWED_IPS``; anything else gets 401/403 in the API's error shape. With ``PROMETHEUS_MULTIPROC_DIR`` set,
-the counters of every Daphne and Celery process of the machine are added up from that
-directory; otherwise this process's own registry is served.
+address in ``METRICS_ALLOWED_IPS``; anything else gets 401/403 in the API's error shape.
+With ``PROMETHEUS_MULTIPROC_DIR`` set, the counters of every Daphne and Celery process of
+the machine are added up from that directory; otherwise this process's own registry is
+served.
 """
 
 from __future__ import annotations
