@@ -123,3 +123,35 @@ def agents_online() -> list[dict]:
         .order_by("first_name", "username")
     )
     return [{"id": u.pk, "name": user_display_name(u), "online": u.pk in online} for u in users]
+
+
+# --- Operations -----------------------------------------------------------------------------
+
+
+def connection_stats() -> dict[str, int]:
+    """Return live socket counts by kind and how many sessions have a customer socket open.
+
+    One aggregate query over the connection registry (one row per open socket), cheap enough
+    for every /metrics scrape and the ops endpoint.
+    """
+    customer = Q(kind=ConnectionKind.CUSTOMER)
+    counts = Connection.objects.aggregate(
+        total_connections=Count("pk"),
+        customer_connections=Count("pk", filter=customer),
+        agent_connections=Count("pk", filter=Q(kind=ConnectionKind.AGENT)),
+        active_sessions=Count("session_id", filter=customer, distinct=True),
+    )
+    return {name: int(value or 0) for name, value in counts.items()}
+
+
+def sessions_unclosed_counts() -> dict[str, int]:
+    """Return how many sessions are open and escalated (the status index bounds the scan)."""
+    rows = (
+        SupportSession.objects.filter(status__in=[SessionStatus.OPEN, SessionStatus.ESCALATED])
+        .order_by()
+        .values("status")
+        .annotate(count=Count("pk"))
+    )
+    counts = {SessionStatus.OPEN.value: 0, SessionStatus.ESCALATED.value: 0}
+    counts.update({row["status"]: row["count"] for row in rows})
+    return counts

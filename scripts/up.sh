@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 : "${REDIS_URL:?set REDIS_URL (redis://…)}"
 export DEBUG="${DEBUG:-1}"
 BIN=.venv/bin
+# One metrics directory for every process of this machine, so /metrics on Daphne adds up the
+# worker's counters too (prometheus_client multiprocess mode). Emptied on start: files of
+# processes from an earlier run would otherwise be added to this run's values.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -type f -name '*.db' -delete
 DB_NAME="${DATABASE_URL##*/}"
 createdb -h 127.0.0.1 -U postgres "$DB_NAME" 2>/dev/null || true
 $BIN/python manage.py migrate --noinput

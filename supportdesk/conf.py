@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "API_WAIT_MAX_SECONDS": 30,
     # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer is the client.
     "TRUSTED_PROXIES": (),
+    "METRICS_TOKEN": "",  # empty: no bearer token accepted at /metrics
+    "METRICS_ALLOWED_IPS": (),  # peer addresses/networks that may scrape /metrics unauthenticated
 }
 
 

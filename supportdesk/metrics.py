@@ -7,7 +7,14 @@ Daphne processes and Celery workers of one machine), /metrics adds up every proc
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Each process writes its values to files there; a missing directory would fail the
+    # first .inc(). Emptying it belongs to whoever starts the processes (scripts/up.sh).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 MESSAGES = Counter("supportdesk_messages_total", "Messages stored, by role.", ["role"])
 AGENT_REPLY_SECONDS = Histogram(

@@ -1,5 +1,6 @@
 """Django settings, read from environment variables with safe defaults (see README)."""
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -306,8 +307,23 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_RATE_LIMIT = env.str("CHAT_RATE_LIMIT", default="20/10s")
 CHAT_STALE_AFTER = env.int("CHAT_STALE_AFTER", default=90)
 
+# --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an IP address or network"
+        ) from None
+
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain": one readable line per event; "json": one JSON object per line for log shippers.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -316,11 +332,12 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(context_id)s] %(message)s",
         },
+        "json": {"()": "supportdesk.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["context"],
         },
     },

@@ -1,15 +1,17 @@
-"""URL routes: the chat page, the admin, health probes and the versioned REST API."""
+"""URL routes: the chat page, the admin, health probes, /metrics and the versioned REST API."""
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from chat import ops as chat_ops
 from chat.api import MessageListApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from sessions_app import api as session_api
 
-from . import health
+from . import health, ops
+from .metrics_view import MetricsView
 
 api_v1 = [
     path("sessions/", session_api.SessionListApi.as_view(), name="session-list"),
@@ -35,6 +37,13 @@ api_v1 = [
     path(
         "sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(), name="session-rate"
     ),
+    path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
+    path(
+        "ops/websockets/cleanup/",
+        chat_ops.ConnectionCleanupApi.as_view(),
+        name="ops-websockets-cleanup",
+    ),
+    path("ops/rate-limits/reset/", ops.RateLimitResetApi.as_view(), name="ops-rate-limits-reset"),
 ]
 
 urlpatterns = [
@@ -45,6 +54,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    # The root URLconf composes the apps: chat's database gauges join every scrape.
+    path(
+        "metrics",
+        MetricsView.as_view(collectors=[chat_ops.ConnectionStatsCollector()]),
+        name="metrics",
+    ),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file: the CSP forbids inline scripts.

@@ -155,6 +155,9 @@ def live_stack(django_db_setup, django_db_blocker, tmp_path_factory, request):
 
     log_dir = tmp_path_factory.mktemp("live-stack")
     env = subprocess_env()
+    # One metrics directory for Daphne and the worker, as on a production machine: Daphne's
+    # /metrics then adds up the worker's counters too (prometheus_client multiprocess mode).
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
     port = free_port()
     worker_name = f"fulltest-{uuid.uuid4().hex[:8]}@%h"
 
