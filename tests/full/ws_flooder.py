@@ -47,6 +47,8 @@ async def flood_once(url: str, token: str, mode: str, stats: Counter) -> None:
                 for frame in frames:
                     await conn.send(frame)
                     stats["sent"] += 1
+                # send() rarely suspends: let the reader see the server's close now and then.
+                await asyncio.sleep(0)
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd is not None else 1006
             stats[f"close_{code}"] += 1
