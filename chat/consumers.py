@@ -214,7 +214,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         await self.dispatch_frame(frame)
 
     async def dispatch_frame(self, frame) -> None:
-        """Validate and handle one decoded frame; no exception escapes to the server."""
+        """Validate and handle one decoded frame; only an outage escapes, after the clean-up."""
         try:
             kind = frames.frame_type(frame)
             await self.heartbeat()
