@@ -7,9 +7,16 @@ import enum
 import json
 import logging
 import uuid
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.db import InterfaceError, OperationalError
+from django.utils.crypto import constant_time_compare
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
@@ -24,6 +31,7 @@ from sessions_app.serializers import session_payload, user_display_name
 from supportdesk import realtime
 from supportdesk.conf import app_setting, parse_rate
 from supportdesk.logging import context_id
+from supportdesk.metrics import RATE_LIMIT_HITS, WS_CLOSES, WS_ERRORS
 
 from . import frames, selectors, services
 from .exceptions import MessageRejected
@@ -44,12 +52,20 @@ async def run_db(function, /, *args, **kwargs):
     return await database_sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
 
 
+def _is_outage(error: BaseException) -> bool:
+    """Return whether ``error`` is a database or Redis outage rather than a bug."""
+    return isinstance(
+        error, (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError, OSError)
+    )
+
+
 class CloseCode(enum.IntEnum):
     """WebSocket close codes of the protocol (DESIGN.md)."""
 
     NORMAL = 1000
     GOING_AWAY = 1001
     TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
     STALE = 4000
     INVALID_SESSION_ID = 4001
     FORBIDDEN = 4003
@@ -104,12 +120,15 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))
 
     async def send_error(self, code: str, detail: str) -> None:
+        """Send an `error` frame (the socket stays open) and count it."""
+        WS_ERRORS.labels(code).inc()
         await self.send_frame({"type": "error", "code": code, "detail": detail})
 
     async def close(self, code=None, reason=None):
         if self.phase is Phase.CLOSED:
             return
         self.phase = Phase.CLOSED
+        WS_CLOSES.labels(str(int(code) if code is not None else 1000)).inc()
         # A plain int: Daphne's autobahn refuses an IntEnum and closes with 1011 instead.
         await super().close(code=int(code) if code is not None else None, reason=reason)
 
@@ -140,11 +159,17 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         context_id.set(f"ws:{self.connection_id}")
         code = message.get("code")
         self.phase = Phase.CLOSED
+        await self._forget()
+        # A client closing or vanishing is ordinary life for a chat server, not an error.
+        logger.debug("Socket disconnected (code %s)", code)
+        await super().websocket_disconnect(message)
+
+    async def _forget(self) -> None:
+        """Leave every group and remove the row, so nothing of this socket outlives it."""
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
             self._auth_deadline = None
-        # Leave every group and forget the row, so nothing of this socket outlives it; one
-        # failure (a Redis hiccup) must not stop the rest of the clean-up.
+        # One failure (a Redis hiccup) must not stop the rest of the clean-up.
         for group in list(self.joined_groups):
             try:
                 await self.leave(group)
@@ -157,9 +182,6 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 # The stale sweep removes the row later.
                 logger.warning("Could not remove the connection row", exc_info=True)
-        # A client closing or vanishing is ordinary life for a chat server, not an error.
-        logger.debug("Socket disconnected (code %s)", code)
-        await super().websocket_disconnect(message)
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -167,6 +189,12 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         context_id.set(f"ws:{self.connection_id}")
         if self.phase not in (Phase.AWAITING_AUTH, Phase.READY):
             return
+        # Every frame counts, before anything else is done with it: invalid JSON, binary
+        # and unknown types cost the server as much as valid ones (issue 9, finding 2).
+        if not self.limiter.allow():
+            await self._rate_limited()
+            return
+        self.strikes = 0
         text = message.get("text")
         if text is None:
             await self.send_error("invalid_json", "binary frames are not supported")
@@ -174,24 +202,21 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         limit = int(app_setting("CHAT_MAX_FRAME_BYTES"))
         # Daphne refuses such frames at the transport (supportdesk/serve.py); this guards
         # other ASGI servers and the test communicator.
-        if len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
+        if len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit:
             logger.info("Frame over %d bytes; closing", limit)
             await self.close(code=CloseCode.TOO_BIG)
             return
         try:
-            frame = json.loads(text)
-        except ValueError:
-            await self.send_error("invalid_json", "the frame is not valid JSON")
+            frame = frames.decode(text)
+        except frames.FrameError as error:
+            await self.send_error(error.code, error.detail)
             return
         await self.dispatch_frame(frame)
 
     async def dispatch_frame(self, frame) -> None:
+        """Validate and handle one decoded frame; only an outage escapes, after the clean-up."""
         try:
             kind = frames.frame_type(frame)
-            if not self.limiter.allow():
-                await self._rate_limited()
-                return
-            self.strikes = 0
             await self.heartbeat()
             if self.phase is Phase.AWAITING_AUTH:
                 if kind != "auth":
@@ -201,14 +226,40 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
             handler = self.frame_handlers().get(kind)
             if handler is None:
                 raise frames.FrameError("unknown_type", f"unknown frame type {kind!r}")
-            await handler(frame)
+            await self.before_handler(kind)
+            if self.phase is Phase.READY:
+                await handler(frame)
         except frames.FrameError as error:
-            await self.send_error(error.code, error.detail)
+            if self.phase in (Phase.AWAITING_AUTH, Phase.READY):
+                await self.send_error(error.code, error.detail)
+        except Exception as error:
+            await self._handler_failed(error)
+
+    async def before_handler(self, kind: str) -> None:
+        """Hook run before a frame's handler once authenticated (the agent re-checks staff)."""
+
+    async def _handler_failed(self, error: Exception) -> None:
+        """Clean up after an unexpected exception in a frame handler, then close or re-raise.
+
+        Without this the exception reached Daphne, which closed with 1011 and never ran
+        websocket_disconnect: the Connection row and group memberships outlived the socket.
+        An outage of the database or Redis is re-raised (after the clean-up) so the ASGI
+        outage wrapper can answer it with its own close code; anything else is a bug: logged
+        once with its traceback and closed with 1011.
+        """
+        await self._forget()
+        if _is_outage(error):
+            self.phase = Phase.CLOSED
+            raise error
+        logger.error("Frame handler failed; closing the socket", exc_info=error)
+        await self.close(code=CloseCode.INTERNAL_ERROR)
 
     async def _rate_limited(self) -> None:
         self.strikes += 1
+        RATE_LIMIT_HITS.labels("ws_frame").inc()
         if self.strikes >= int(app_setting("CHAT_RATE_LIMIT_STRIKES")):
-            logger.warning("Closing socket after %d rate-limit strikes", self.strikes)
+            # A client's own abuse, handled as designed: not a server fault, so INFO.
+            logger.info("Closing socket after %d rate-limit strikes", self.strikes)
             await self.close(code=CloseCode.ABUSE)
             return
         await self.send_error("rate_limited", "too many frames; slow down")
@@ -447,6 +498,7 @@ class AgentConsumer(SupportConsumer):
         self.joined_session: uuid.UUID | None = None
         self._inbox_pending: set[str] = set()
         self._inbox_flush: asyncio.Task | None = None
+        self._staff_checked_at = 0.0
 
     async def connect(self):
         await self.accept()
@@ -456,6 +508,9 @@ class AgentConsumer(SupportConsumer):
             return
         self.user = user
         self.user_name = user_display_name(user)
+        self._staff_checked_at = asyncio.get_running_loop().time()
+        # Logout or deactivation closes this socket through this group (chat/signals.py).
+        await self.join(realtime.agent_user_group(user.pk))
         await self.join(realtime.AGENTS_GROUP)
         await self.register(user_id=user.pk)
         self.phase = Phase.READY
@@ -485,6 +540,47 @@ class AgentConsumer(SupportConsumer):
         if joined is not None:
             await self._announce_presence(joined, present=False)
         await self.channel_layer.group_send(realtime.AGENTS_GROUP, {"type": "presence.changed"})
+
+    async def before_handler(self, kind: str) -> None:
+        """Re-check, at most every CHAT_AGENT_RECHECK_SECONDS, that the user may still act.
+
+        Logout and deactivation close the socket at once (agent_revoke); this catches an
+        event that never arrived (a channel-layer hiccup), so powers cannot outlive them.
+        """
+        if kind == "ping":
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._staff_checked_at < float(app_setting("CHAT_AGENT_RECHECK_SECONDS")):
+            return
+        if await run_db(self._still_staff):
+            self._staff_checked_at = now
+            return
+        logger.info("Agent %s is no longer signed-in staff; closing", self.user.pk)
+        await self.close(code=CloseCode.FORBIDDEN)
+
+    def _still_staff(self) -> bool:
+        """Return whether the user is active staff and this socket's login session lives."""
+        user = get_user_model().objects.filter(pk=self.user.pk).first()
+        if user is None or not (user.is_active and user.is_staff):
+            return False
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key is None:
+            return False
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+        if str(store.get(SESSION_KEY)) != str(user.pk):
+            return False  # logged out (the session was flushed) or another user's session
+        session_hash = store.get(HASH_SESSION_KEY) or ""
+        # A password change invalidates other sessions, as Django's own get_user() does.
+        return constant_time_compare(session_hash, user.get_session_auth_hash())
+
+    async def agent_revoke(self, event: dict) -> None:
+        """The user logged out or lost staff rights: close with 4003 (chat/signals.py)."""
+        session_key = event.get("session_key")
+        own_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key is not None and session_key != own_key:
+            return  # a logout in another browser: that login session only
+        logger.info("Closing agent socket: %s", event.get("reason", "revoked"))
+        await self.close(code=CloseCode.FORBIDDEN)
 
     def frame_handlers(self) -> dict:
         return {
@@ -535,9 +631,7 @@ class AgentConsumer(SupportConsumer):
 
     async def handle_join(self, frame: dict) -> None:
         session_id = self._session_ref(frame)
-        last_seq = frame.get("last_seq", 0) or 0
-        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
-            raise frames.FrameError("invalid_field", "'last_seq' must be a non-negative integer")
+        last_seq = frames.parse_seq(frame, "last_seq", default=0)
         if self.joined_session is not None and self.joined_session != session_id:
             await self._leave_session()
         try:
@@ -638,9 +732,7 @@ class AgentConsumer(SupportConsumer):
                 session_services.session_close, frame, session_id=session_id, actor=self.user
             )
         else:
-            user_id = frame.get("user_id")
-            if not isinstance(user_id, int) or isinstance(user_id, bool):
-                raise frames.FrameError("invalid_field", "'user_id' must be a staff user's id")
+            user_id = frames.parse_id(frame, "user_id")
             assignee = await run_db(_staff_user, user_id)
             if assignee is None:
                 raise frames.FrameError("invalid_field", "'user_id' is not a staff user")
@@ -774,6 +866,4 @@ class AgentConsumer(SupportConsumer):
 
 
 def _staff_user(user_id: int):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(pk=user_id, is_staff=True, is_active=True).first()

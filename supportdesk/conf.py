@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_AUTH_TIMEOUT": 10.0,
     "CHAT_STALE_AFTER": 90,
     "CHAT_HEARTBEAT_WRITE_EVERY": 15,
+    "CHAT_AGENT_RECHECK_SECONDS": 5.0,
+    "WS_MAX_QUEUED_FRAMES": 32,
+    "WS_TRANSPORT_RATE": "100/10s",
+    "WS_SHUTDOWN_GRACE": 3.0,
     "API_WAIT_MAX_SECONDS": 30,
     # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer is the client.
     "TRUSTED_PROXIES": (),

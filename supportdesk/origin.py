@@ -23,25 +23,56 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
-def origin_allowed(origin: str | None, host: str | None) -> bool:
-    """Return whether a WebSocket handshake with this Origin may proceed."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The page scheme that goes with the socket's scheme (ASGI scope "scheme").
+_PAGE_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def _origin_tuple(origin: str) -> tuple[str, str, int] | None:
+    """Return (scheme, host, port) of an http(s) origin, the port made explicit."""
+    try:
+        parsed = urlsplit(origin.strip())
+        port = parsed.port
+    except ValueError:
+        return None
+    if parsed.scheme not in _DEFAULT_PORTS or not parsed.hostname:
+        return None
+    return parsed.scheme, parsed.hostname.lower(), port or _DEFAULT_PORTS[parsed.scheme]
+
+
+def origin_allowed(origin: str | None, host: str | None, scheme: str | None = None) -> bool:
+    """Return whether a WebSocket handshake with this Origin may proceed.
+
+    Allowed: the same origin as the socket (scheme when the server knows it, host AND port
+    of the Host header, which must itself be in ALLOWED_HOSTS), or an exact entry of
+    CSRF_TRUSTED_ORIGINS. ALLOWED_HOSTS patterns alone never admit an origin: they ignore
+    the port, so a page on another port of the same host would get a staff socket.
+    """
     if origin is None:
         # Browsers always send Origin; a client without one is not a browser and so cannot
         # be a victim of cross-site WebSocket hijacking. It still has to authenticate.
         return True
     if origin.strip().lower() == "null":
         return False
-    parsed = urlsplit(origin)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    wanted = _origin_tuple(origin)
+    if wanted is None:
         return False
-    if origin.rstrip("/") in {o.rstrip("/") for o in settings.CSRF_TRUSTED_ORIGINS}:
+    trusted = {_origin_tuple(o) for o in settings.CSRF_TRUSTED_ORIGINS if "*" not in o}
+    if wanted in trusted:
         return True
-    origin_host, _ = split_domain_port(parsed.netloc)
-    # Same origin as the page that served the socket is always fine.
-    if host and parsed.netloc.lower() == host.lower():
-        return True
-    patterns = [h for h in settings.ALLOWED_HOSTS if h != "*"]
-    return bool(origin_host) and validate_host(origin_host, patterns)
+    if not host:
+        return False
+    host_name, host_port = split_domain_port(host.lower())
+    if not host_name or not validate_host(host_name, settings.ALLOWED_HOSTS):
+        return False
+    origin_scheme, origin_host, origin_port = wanted
+    page_scheme = _PAGE_SCHEME.get(scheme or "")
+    if page_scheme is not None and page_scheme != origin_scheme:
+        return False
+    # No port in Host: the default port of the scheme the page was served with.
+    expected_port = int(host_port) if host_port else _DEFAULT_PORTS[page_scheme or origin_scheme]
+    # urlsplit's hostname has no IPv6 brackets; split_domain_port keeps them.
+    return origin_host == host_name.strip("[]") and origin_port == expected_port
 
 
 class WebsocketOriginValidator:
@@ -53,7 +84,9 @@ class WebsocketOriginValidator:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
             origin = _header(scope, b"origin")
-            if not origin_allowed(origin, _header(scope, b"host")):
+            host = _header(scope, b"host")
+            # Daphne names the scheme only behind trusted proxy headers; otherwise unknown.
+            if not origin_allowed(origin, host, scope.get("scheme")):
                 logger.info("WebSocket from origin %r refused", origin)
                 denier = WebsocketDenier()
                 return await denier(scope, receive, send)

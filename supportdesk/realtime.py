@@ -24,6 +24,11 @@ def session_staff_group(session_id: uuid.UUID | str) -> str:
     return f"session-staff.{uuid.UUID(str(session_id)).hex}"
 
 
+def agent_user_group(user_id: int) -> str:
+    """Return the group of one user's agent-console sockets (closed on logout/deactivation)."""
+    return f"agent-user.{int(user_id)}"
+
+
 def group_send(group: str, event: dict) -> None:
     """Send an event to a channel-layer group, logging (not raising) a layer failure."""
     group_send_many([(group, event)])

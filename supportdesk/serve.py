@@ -1,141 +1,24 @@
-"""Run Daphne with a WebSocket factory that answers an oversized frame with close 1009,
-and an HTTP factory that refuses an oversized request body before buffering it (413).
+"""Run Daphne with supportdesk's transport guards (supportdesk/transport/).
 
-Daphne's `--websocket-max-message-size` makes autobahn refuse a frame before buffering it,
-but autobahn's default `failByDrop` then drops the TCP connection (the client sees 1006).
-Turning it off makes autobahn send the proper 1009 close. Usage is exactly daphne's:
+WebSockets: 1009 for frames over 64 KiB, 4029 for floods, 1001 on shutdown
+(`transport.websocket`). HTTP: 413 for a body over HTTP_MAX_BODY_BYTES before it is buffered
+(`transport.http`). Usage is exactly daphne's:
 `python -m supportdesk.serve -b 127.0.0.1 -p 8000 … supportdesk.asgi:application`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import sys
-import uuid
 
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
-from daphne.http_protocol import HTTPFactory, WebRequest
-from daphne.ws_protocol import WebSocketFactory
 
-logger = logging.getLogger("supportdesk.serve")  # not "__main__" under python -m
-
-MAX_FRAME_BYTES = 64 * 1024
-# Largest request body Daphne accepts (HTTP_MAX_BODY_BYTES); Django's own, smaller limit
-# (DATA_UPLOAD_MAX_MEMORY_SIZE) still applies to what gets through.
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-
-class ClosingWebSocketFactory(WebSocketFactory):
-    """A factory whose protocol closes with a status code instead of dropping the socket."""
-
-    def setProtocolOptions(self, **options):  # noqa: N802 (autobahn's name)
-        options["failByDrop"] = False
-        super().setProtocolOptions(**options)
-
-
-def max_body_bytes() -> int:
-    """Return HTTP_MAX_BODY_BYTES from the environment (default 1 MiB)."""
-    try:
-        value = int(os.environ.get("HTTP_MAX_BODY_BYTES", "") or DEFAULT_MAX_BODY_BYTES)
-    except ValueError:
-        value = DEFAULT_MAX_BODY_BYTES
-    return max(1, value)
-
-
-class BodyLimitWebRequest(WebRequest):
-    """Daphne's request, refusing a body over HTTP_MAX_BODY_BYTES with 413 as it arrives.
-
-    Daphne buffers the whole body (spooled to a temporary file) before calling the
-    application, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE only refused a 100 MiB upload after
-    receiving all of it. Here a declared Content-Length over the limit is refused as soon as
-    the headers are in, and a chunked body as soon as its running total passes the limit;
-    the connection is then closed, and nothing more is stored.
-    """
-
-    max_body_bytes = DEFAULT_MAX_BODY_BYTES
-    _refused = False
-    _received = 0
-
-    def gotLength(self, length):  # noqa: N802 (Twisted's name)
-        if length is not None and length > self.max_body_bytes:
-            self._refuse(length)
-            return
-        super().gotLength(length)
-
-    def handleContentChunk(self, data):  # noqa: N802 (Twisted's name)
-        if self._refused:
-            return
-        self._received += len(data)
-        if self._received > self.max_body_bytes:
-            self._refuse(None)
-            return
-        super().handleContentChunk(data)
-
-    def _refuse(self, declared: int | None) -> None:
-        self._refused = True
-        request_id = uuid.uuid4().hex
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "too_large",
-                    "detail": f"Request body is larger than {self.max_body_bytes} bytes.",
-                },
-                "request_id": request_id,
-            }
-        ).encode()
-        # Written raw: the request line is parsed but Twisted has not "received" the request,
-        # so its response machinery isn't usable yet. Connection: close, because the rest of
-        # the body would otherwise be read as the next request.
-        head = (
-            "HTTP/1.1 413 Content Too Large\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"X-Request-ID: {request_id}\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode("ascii")
-        logger.info(
-            "Refused a request body over %d bytes (declared %s) [req:%s]",
-            self.max_body_bytes,
-            declared if declared is not None else "chunked",
-            request_id,
-        )
-        # Twisted answers "Expect: 100-continue" right after gotLength: no invitation to send
-        # a body we just refused.
-        self.requestHeaders.removeHeader(b"Expect")
-        transport = self.channel.transport
-        transport.write(head + body)
-        transport.loseConnection()
-        # Whatever else arrives on this connection goes nowhere (not into self.content).
-        self.content = _Discard()
-
-
-class _Discard:
-    """A write-only sink for body bytes that arrive after the 413."""
-
-    def write(self, data: bytes) -> None:
-        pass
-
-    def seek(self, *args) -> int:
-        return 0
-
-    def read(self, *args) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-class BodyLimitHTTPFactory(HTTPFactory):
-    """Daphne's HTTP factory building BodyLimitWebRequest instead of WebRequest."""
-
-    def buildProtocol(self, addr):  # noqa: N802 (Twisted's name)
-        protocol = super().buildProtocol(addr)
-        if protocol is not None:
-            protocol.requestFactory = BodyLimitWebRequest
-        return protocol
+from supportdesk.transport.http import BodyLimitHTTPFactory, BodyLimitWebRequest, max_body_bytes
+from supportdesk.transport.websocket import (
+    MAX_FRAME_BYTES,
+    ClosingWebSocketFactory,
+    GracefulServer,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     daphne_server.WebSocketFactory = ClosingWebSocketFactory
     BodyLimitWebRequest.max_body_bytes = max_body_bytes()
     daphne_server.HTTPFactory = BodyLimitHTTPFactory
-    CommandLineInterface().run(args)
+    cli = CommandLineInterface()
+    cli.server_class = GracefulServer
+    cli.run(args)
 
 
 if __name__ == "__main__":

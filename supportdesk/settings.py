@@ -306,6 +306,11 @@ AGENT_ENCODER = env.str("AGENT_ENCODER", default="minilm")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_RATE_LIMIT = env.str("CHAT_RATE_LIMIT", default="20/10s")
 CHAT_STALE_AFTER = env.int("CHAT_STALE_AFTER", default=90)
+# WebSocket abuse limits (docs/operations.md "WebSocket abuse and limits").
+CHAT_AGENT_RECHECK_SECONDS = env.float("CHAT_AGENT_RECHECK_SECONDS", default=5.0)
+WS_MAX_QUEUED_FRAMES = env.int("WS_MAX_QUEUED_FRAMES", default=32)
+WS_TRANSPORT_RATE = env.str("WS_TRANSPORT_RATE", default="100/10s")
+WS_SHUTDOWN_GRACE = env.float("WS_SHUTDOWN_GRACE", default=3.0)
 
 # --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -1,0 +1,1 @@
+"""Daphne's transport, hardened: the protocol and factory classes supportdesk.serve installs."""
