@@ -1,4 +1,4 @@
-"""App config for chat."""
+"""App config for chat: stores the session timeline notes sessions_app asks for."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,12 @@ class ChatConfig(AppConfig):
     name = "chat"
     verbose_name = "Chat"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sessions_app.signals import timeline_note_requested
+
+        from . import services
+
+        timeline_note_requested.connect(
+            services.timeline_note_store, dispatch_uid="chat.timeline_note_store"
+        )

@@ -1,0 +1,9 @@
+"""Signals chat sends, so that higher apps (agents) react without chat importing them."""
+
+from django.dispatch import Signal
+
+# Sent after the transaction that stored a customer message commits, with the keyword
+# arguments ``message_id``, ``session_id`` and ``awaits_ai`` (True when the session was open
+# and handled by the AI at that moment, under its row lock). Receivers run in the sender's
+# thread; chat sends it robustly, so a failing receiver is logged and never fails the sender.
+customer_message_stored = Signal()
