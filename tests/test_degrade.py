@@ -1,0 +1,70 @@
+"""The WebSocket outage guard: 1013 on a dependency outage, everything else untouched."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg_pool
+import pytest
+import redis.exceptions
+from channels.testing import WebsocketCommunicator
+from django.db import OperationalError
+
+from supportdesk.degrade import DependencyOutageGuard, is_outage
+
+
+def _app(error: Exception, *, accept_first: bool):
+    async def app(scope, receive, send):
+        await receive()  # websocket.connect
+        if accept_first:
+            await send({"type": "websocket.accept"})
+        raise error
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379"),
+        OperationalError("connection to server failed"),
+        psycopg_pool.PoolTimeout("couldn't get a connection after 30.00 sec"),
+    ],
+)
+@pytest.mark.parametrize("accept_first", [False, True])
+async def test_an_outage_closes_1013_with_one_warning(error, accept_first, caplog):
+    communicator = WebsocketCommunicator(
+        DependencyOutageGuard(_app(error, accept_first=accept_first)), "/ws/sessions/x/"
+    )
+    with caplog.at_level(logging.WARNING, logger="supportdesk.degrade"):
+        connected, code = await communicator.connect(timeout=3)
+        assert connected
+        assert await communicator.receive_output(timeout=3) == {
+            "type": "websocket.close",
+            "code": 1013,
+        }
+    await communicator.wait(timeout=3)
+    records = [r for r in caplog.records if r.name == "supportdesk.degrade"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert records[0].exc_info is None
+
+
+async def test_other_errors_are_not_hidden():
+    communicator = WebsocketCommunicator(
+        DependencyOutageGuard(_app(ValueError("a bug"), accept_first=False)), "/ws/x/"
+    )
+    await communicator.send_input({"type": "websocket.connect"})
+    with pytest.raises(ValueError, match="a bug"):
+        await communicator.wait(timeout=3)
+
+
+def test_a_wrapped_outage_is_recognised():
+    try:
+        try:
+            raise ConnectionRefusedError(111, "refused")
+        except ConnectionRefusedError as inner:
+            raise RuntimeError("layer failed") from inner
+    except RuntimeError as outer:
+        assert is_outage(outer)
+    assert is_outage(ExceptionGroup("many", [KeyError("x"), OperationalError("down")]))
+    assert not is_outage(KeyError("x"))
