@@ -58,6 +58,9 @@ class FaultStack:
             AGENT_SWEEP_INTERVAL=str(SWEEP_INTERVAL),
             AGENT_UNANSWERED_AFTER=str(UNANSWERED_AFTER),
             AGENT_SWEEP_MAX_REQUEUES="2",
+            # TF-IDF only: the index builds in about a second (the answer comes from the fake
+            # model anyway); the test process builds it the same way (tfidf_only).
+            AGENT_ENCODER="none",
         )
         self.redis: ManagedProcess | None = None
         self.daphne: ManagedProcess | None = None
@@ -172,7 +175,12 @@ def fault_stack(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def faults(fault_stack, knowledge_base):
+def tfidf_only(settings):
+    settings.AGENT_ENCODER = "none"
+
+
+@pytest.fixture
+def faults(fault_stack, tfidf_only, knowledge_base):
     """The module's stack, with every process up and the fake LLM answering at once."""
     stack = fault_stack
     if stack.redis is None or not stack.redis.alive():
