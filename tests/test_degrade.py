@@ -68,3 +68,26 @@ def test_a_wrapped_outage_is_recognised():
         assert is_outage(outer)
     assert is_outage(ExceptionGroup("many", [KeyError("x"), OperationalError("down")]))
     assert not is_outage(KeyError("x"))
+
+
+async def test_a_handshake_while_the_layers_redis_is_down_never_reaches_the_app(caplog):
+    from supportdesk.degrade import RedisProbe
+    from tests.servers import free_port
+
+    reached = []
+
+    async def app(scope, receive, send):
+        reached.append(scope["path"])
+        await send({"type": "websocket.accept"})
+
+    guard = DependencyOutageGuard(app)
+    guard.probe = RedisProbe(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    with caplog.at_level(logging.WARNING, logger="supportdesk.degrade"):
+        for _ in range(3):
+            communicator = WebsocketCommunicator(guard, "/ws/sessions/x/")
+            connected, _ = await communicator.connect(timeout=3)
+            assert connected
+            assert (await communicator.receive_output(timeout=3))["code"] == 1013
+    assert reached == []
+    # One warning for the outage, not one per refused socket.
+    assert len([r for r in caplog.records if r.name == "supportdesk.degrade"]) == 1
