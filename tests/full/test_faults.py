@@ -296,6 +296,11 @@ async def test_redis_down_stores_answers_201_closes_sockets_1013_and_replies_whe
             assert await ws.wait_closed(timeout=15) == 1013
         finally:
             await ws.close()
+        # Keep Redis down until the message is overdue and beat has tried to send the sweep
+        # twice into the outage: beat and worker must survive it, not just a blip.
+        await asyncio.sleep(
+            max(0.0, UNANSWERED_AFTER + 2 * SWEEP_INTERVAL - (time.monotonic() - started))
+        )
     finally:
         outage_ended = time.monotonic()
         faults.start_redis()  # same port: every process reconnects to it
