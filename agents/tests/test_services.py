@@ -24,6 +24,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUESTION = "How long does a refund take?"
 
 
+@pytest.fixture(autouse=True)
+def _tfidf_only(settings):
+    # Runs before demo_kb (autouse first): a TF-IDF index builds in a second, not ten.
+    settings.AGENT_ENCODER = "none"
+
+
 def _stored_customer_message(session, *, age_seconds: float, content: str = QUESTION, **extra):
     """A customer message whose reply task was lost (stored without enqueueing anything)."""
     seq = session.last_seq + 1
@@ -178,3 +184,44 @@ def test_an_internal_note_does_not_hide_an_unanswered_message(demo_kb, settings)
         older_than=timezone.now() - timedelta(seconds=60), now=timezone.now()
     )
     assert found == [message]
+
+
+def test_the_sweep_finds_unanswered_messages_in_one_query(demo_kb, django_assert_num_queries):
+    _stored_customer_message(SupportSessionFactory(), age_seconds=600)
+    now = timezone.now()
+    with django_assert_num_queries(1):
+        found = services.unanswered_messages(older_than=now - timedelta(seconds=60), now=now)
+    assert len(found) == 1
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def _sample(name: str, **labels) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_messages_handovers_reply_latency_and_sweeps_are_counted(demo_kb, settings):
+    settings.AGENT_UNANSWERED_AFTER = 60
+    settings.AGENT_SWEEP_MAX_REQUEUES = 0
+    before = {
+        "customer": _sample("supportdesk_messages_total", role="customer"),
+        "assistant": _sample("supportdesk_messages_total", role="assistant"),
+        "handover": _sample("supportdesk_handovers_total", reason="human_requested"),
+        "latency": _sample("supportdesk_agent_reply_seconds_count"),
+        "failed": _sample("supportdesk_unanswered_swept_total", action="failed"),
+    }
+    session = SupportSessionFactory()
+    message_create(session_id=session.pk, role="customer", content="I want a real person")
+    _stored_customer_message(SupportSessionFactory(), age_seconds=600)
+    services.unanswered_sweep()
+
+    assert _sample("supportdesk_messages_total", role="customer") == before["customer"] + 1
+    assert _sample("supportdesk_messages_total", role="assistant") == before["assistant"] + 1
+    assert (
+        _sample("supportdesk_handovers_total", reason="human_requested") == before["handover"] + 1
+    )
+    assert _sample("supportdesk_agent_reply_seconds_count") == before["latency"] + 1
+    assert _sample("supportdesk_unanswered_swept_total", action="failed") == before["failed"] + 1
