@@ -145,20 +145,35 @@ def reply_generate(*, message_id: uuid.UUID | str) -> Message | None:
 
 
 def reply_fail(*, message_id: uuid.UUID | str, error: str) -> Message | None:
-    """After the last retry: apologise, hand over to a person, never leave the customer waiting."""
+    """After the last retry: apologise, hand over to a person, never leave the customer waiting.
+
+    Returns None, storing nothing, when the session stopped being the AI's meanwhile (a
+    person has it or it is closed: there is nobody to hand over to).
+    """
     message = Message.objects.select_related("session").get(pk=message_id)
-    with transaction.atomic():
-        result = message_create(
-            session_id=message.session_id,
-            role=MessageRole.SYSTEM,
-            content=FAILURE_TEXT,
-            requires_escalation=True,
-            in_reply_to_id=message.pk,
-            metadata={"event": "agent_failed", "error": error[:500]},
+    try:
+        with transaction.atomic():
+            result = message_create(
+                session_id=message.session_id,
+                role=MessageRole.SYSTEM,
+                content=FAILURE_TEXT,
+                requires_escalation=True,
+                in_reply_to_id=message.pk,
+                metadata={"event": "agent_failed", "error": error[:500]},
+                authorize=_ai_still_handles,
+            )
+            if result.created:
+                session_escalate(session_id=message.session_id, reason="agent_failed")
+    except ReplyDropped:
+        logger.warning(
+            "Agent failed to answer message %s (%s); session %s is no longer the AI's",
+            message_id,
+            error,
+            message.session_id,
         )
-        if result.created and message.session.status == SessionStatus.OPEN:
-            session_escalate(session_id=message.session_id, reason="agent_failed")
-    _status(message.session_id, "idle")
+        return None
+    finally:
+        _status(message.session_id, "idle")
     logger.error("Agent failed to answer message %s: %s", message_id, error)
     return result.message
 

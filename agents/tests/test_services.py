@@ -97,6 +97,14 @@ def test_a_reply_composed_before_a_take_over_or_close_is_dropped(held_llm, chang
     assert session.status == ("escalated" if change == "take_over" else "closed")
 
 
+def test_a_failure_after_a_take_over_adds_no_apology(demo_kb):
+    session = SupportSessionFactory()
+    question = _stored_customer_message(session, age_seconds=0)
+    session_take_over(session_id=session.pk, user=StaffFactory())
+    assert services.reply_fail(message_id=question.pk, error="timeout") is None
+    assert not Message.objects.filter(in_reply_to=question).exists()
+
+
 def test_a_duplicate_enqueue_stores_one_reply(demo_kb):
     session = SupportSessionFactory()
     question = _stored_customer_message(session, age_seconds=0)
