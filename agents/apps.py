@@ -1,4 +1,4 @@
-"""App config for agents: wires the knowledge-base change signals."""
+"""App config for agents: wires the knowledge-base change signals and the reply trigger."""
 
 from django.apps import AppConfig
 
@@ -9,4 +9,10 @@ class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from chat.signals import customer_message_stored
+
+        from . import services, signals  # noqa: F401
+
+        customer_message_stored.connect(
+            services.reply_on_customer_message, dispatch_uid="agents.reply_on_customer_message"
+        )

@@ -1,17 +1,28 @@
-"""Agent services: schedule a reply, generate it through the pipeline, or fail gracefully."""
+"""Agent services: schedule a reply, generate it through the pipeline, or fail gracefully.
+
+Also the unanswered sweep: the safety net for a reply task lost with its worker (SIGKILL,
+OOM, node loss) or never enqueued (broker down when the message was stored). The unanswered
+customer message is itself the record of work to do, so nothing else needs to be persisted.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from chat.models import Message, MessageRole
 from chat.services import message_create
-from sessions_app.models import HandledBy, SessionStatus
+from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from sessions_app.services import session_escalate
 from supportdesk import realtime
+from supportdesk.conf import app_setting
+from supportdesk.metrics import AGENT_REPLY_SECONDS, UNANSWERED_SWEPT
 
 from . import memory
 from .pipeline import reply_compose
@@ -23,6 +34,11 @@ FAILURE_TEXT = (
     "member of our support team, who will reply here."
 )
 
+# The sweep looks back this far at most, and handles this many messages per run: both keep
+# its query bounded however many old sessions were never closed.
+SWEEP_LOOKBACK = timedelta(hours=24)
+SWEEP_BATCH = 100
+
 
 def reply_schedule(*, message_id: uuid.UUID) -> None:
     """Queue the agent's reply to a customer message (eager in embedded mode)."""
@@ -31,26 +47,54 @@ def reply_schedule(*, message_id: uuid.UUID) -> None:
     agent_reply.delay(str(message_id))
 
 
+def reply_on_customer_message(sender, *, message_id: uuid.UUID, awaits_ai: bool, **kwargs) -> None:
+    """Enqueue the reply to a stored customer message (receiver of ``customer_message_stored``).
+
+    A broker outage is logged, not raised: the message is stored and the unanswered sweep
+    enqueues the reply once the broker is back.
+    """
+    if not awaits_ai:
+        return
+    try:
+        reply_schedule(message_id=message_id)
+    except Exception as error:
+        logger.warning(
+            "Could not enqueue the reply to message %s (%r); the unanswered sweep will",
+            message_id,
+            error,
+        )
+
+
 def _status(session_id: uuid.UUID, state: str) -> None:
     realtime.group_send(
         realtime.session_group(session_id), {"type": "agent.status", "state": state}
     )
 
 
+def _ai_handles(session: SupportSession) -> bool:
+    return session.status == SessionStatus.OPEN and session.handled_by == HandledBy.AI
+
+
 def _should_answer(message: Message) -> bool:
-    session = message.session
-    return (
-        message.role == MessageRole.CUSTOMER
-        and session.status == SessionStatus.OPEN
-        and session.handled_by == HandledBy.AI
-    )
+    return message.role == MessageRole.CUSTOMER and _ai_handles(message.session)
+
+
+class ReplyDropped(Exception):
+    """The session stopped being the AI's (taken over, escalated, closed) while it composed."""
+
+
+def _ai_still_handles(session: SupportSession) -> None:
+    # Runs under the session's row lock in message_create: a take-over or close either
+    # committed before (we see it and drop the reply) or waits for our commit.
+    if not _ai_handles(session):
+        raise ReplyDropped()
 
 
 def reply_generate(*, message_id: uuid.UUID | str) -> Message | None:
     """Answer one customer message with the AI; idempotent (a message is answered once).
 
     Returns the stored reply, or None when the AI should not answer (a human took over,
-    the session closed or escalated meanwhile).
+    the session closed or escalated), checked before composing and again when storing.
     """
     message = Message.objects.select_related("session").get(pk=message_id)
     existing = Message.objects.filter(in_reply_to=message).first()
@@ -70,38 +114,155 @@ def reply_generate(*, message_id: uuid.UUID | str) -> Message | None:
             )
 
         reply = reply_compose(question=message.content, history=history, on_delta=stream)
-        with transaction.atomic():
-            result = message_create(
-                session_id=session_id,
-                role=MessageRole.ASSISTANT,
-                content=reply.content,
-                sources=reply.sources,
-                confidence=reply.confidence,
-                requires_escalation=reply.escalate,
-                in_reply_to_id=message.pk,
-                metadata={**reply.metadata, "provider": reply.provider},
+        try:
+            with transaction.atomic():
+                result = message_create(
+                    session_id=session_id,
+                    role=MessageRole.ASSISTANT,
+                    content=reply.content,
+                    sources=reply.sources,
+                    confidence=reply.confidence,
+                    requires_escalation=reply.escalate,
+                    in_reply_to_id=message.pk,
+                    metadata={**reply.metadata, "provider": reply.provider},
+                    authorize=_ai_still_handles,
+                )
+                if reply.escalate and result.created:
+                    session_escalate(session_id=session_id, reason=", ".join(reply.reasons))
+                if result.created:
+                    waited = (timezone.now() - message.created_at).total_seconds()
+                    transaction.on_commit(lambda: AGENT_REPLY_SECONDS.observe(waited))
+        except ReplyDropped:
+            logger.info(
+                "Reply to message %s dropped: session %s is no longer the AI's",
+                message.pk,
+                session_id,
             )
-            if reply.escalate and result.created:
-                session_escalate(session_id=session_id, reason=", ".join(reply.reasons))
+            return None
         return result.message
     finally:
         _status(session_id, "idle")
 
 
 def reply_fail(*, message_id: uuid.UUID | str, error: str) -> Message | None:
-    """After the last retry: apologise, hand over to a person, never leave the customer waiting."""
+    """After the last retry: apologise, hand over to a person, never leave the customer waiting.
+
+    Returns None, storing nothing, when the session stopped being the AI's meanwhile (a
+    person has it or it is closed: there is nobody to hand over to).
+    """
     message = Message.objects.select_related("session").get(pk=message_id)
-    with transaction.atomic():
-        result = message_create(
-            session_id=message.session_id,
-            role=MessageRole.SYSTEM,
-            content=FAILURE_TEXT,
-            requires_escalation=True,
-            in_reply_to_id=message.pk,
-            metadata={"event": "agent_failed", "error": error[:500]},
+    try:
+        with transaction.atomic():
+            result = message_create(
+                session_id=message.session_id,
+                role=MessageRole.SYSTEM,
+                content=FAILURE_TEXT,
+                requires_escalation=True,
+                in_reply_to_id=message.pk,
+                metadata={"event": "agent_failed", "error": error[:500]},
+                authorize=_ai_still_handles,
+            )
+            if result.created:
+                session_escalate(session_id=message.session_id, reason="agent_failed")
+    except ReplyDropped:
+        logger.warning(
+            "Agent failed to answer message %s (%s); session %s is no longer the AI's",
+            message_id,
+            error,
+            message.session_id,
         )
-        if result.created and message.session.status == SessionStatus.OPEN:
-            session_escalate(session_id=message.session_id, reason="agent_failed")
-    _status(message.session_id, "idle")
+        return None
+    finally:
+        _status(message.session_id, "idle")
     logger.error("Agent failed to answer message %s: %s", message_id, error)
     return result.message
+
+
+# --- The unanswered sweep -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    failed: int
+
+
+def unanswered_messages(*, older_than: datetime, now: datetime) -> list[Message]:
+    """Return customer messages the AI owes a reply: oldest first, at most SWEEP_BATCH.
+
+    A message counts when its session is open and the AI's, nothing answers it
+    (``in_reply_to``), and no person or lifecycle note came after it (a message a person
+    answered before handing back to the AI is not the AI's to answer now).
+    """
+    since = now - SWEEP_LOOKBACK
+    answered = Message.objects.filter(in_reply_to=OuterRef("pk"))
+    # Agent messages and timeline notes (take-over, hand-back, …) carry no in_reply_to; AI
+    # replies to other messages and private notes do not close the question.
+    superseded = Message.objects.filter(
+        session=OuterRef("session"),
+        seq__gt=OuterRef("seq"),
+        in_reply_to__isnull=True,
+        internal=False,
+    ).filter(~Q(role=MessageRole.CUSTOMER))
+    return list(
+        Message.objects.filter(
+            role=MessageRole.CUSTOMER,
+            session__status=SessionStatus.OPEN,
+            session__handled_by=HandledBy.AI,
+            # Uses the (status, -last_activity_at) index; a session's last activity is never
+            # earlier than its messages.
+            session__last_activity_at__gte=since,
+            created_at__gte=since,
+            created_at__lt=older_than,
+        )
+        .filter(~Exists(answered), ~Exists(superseded))
+        .order_by("created_at")[:SWEEP_BATCH]
+    )
+
+
+def unanswered_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Re-enqueue the replies nobody delivered; after AGENT_SWEEP_MAX_REQUEUES, fail over.
+
+    A message is re-enqueued at most once per AGENT_UNANSWERED_AFTER; the count lives in its
+    metadata (``sweep``). Giving up goes through reply_fail: a polite system message and an
+    escalation, so a person is alerted. A duplicate task is harmless: a message is answered
+    once (``in_reply_to`` is unique and message_create returns the stored reply).
+    """
+    now = now or timezone.now()
+    after = timedelta(seconds=float(app_setting("AGENT_UNANSWERED_AFTER")))
+    max_requeues = int(app_setting("AGENT_SWEEP_MAX_REQUEUES"))
+    requeued = failed = 0
+    for message in unanswered_messages(older_than=now - after, now=now):
+        sweep = (message.metadata or {}).get("sweep") or {}
+        count = int(sweep.get("requeues", 0))
+        last = sweep.get("at")
+        if last and datetime.fromisoformat(last) > now - after:
+            continue  # re-enqueued recently: give that task its time
+        if count >= max_requeues:
+            reply_fail(
+                message_id=message.pk,
+                error=f"unanswered after {count} re-enqueues by the sweep",
+            )
+            UNANSWERED_SWEPT.labels("failed").inc()
+            failed += 1
+            continue
+        try:
+            reply_schedule(message_id=message.pk)
+        except Exception as error:
+            # The broker is down again: the next run retries; nothing was counted.
+            logger.warning("Sweep could not enqueue the reply to %s: %r", message.pk, error)
+            break
+        Message.objects.filter(pk=message.pk).update(
+            metadata={**message.metadata, "sweep": {"requeues": count + 1, "at": now.isoformat()}}
+        )
+        UNANSWERED_SWEPT.labels("requeued").inc()
+        requeued += 1
+        logger.warning(
+            "Message %s of session %s unanswered after %s s: reply re-enqueued (%d/%d)",
+            message.pk,
+            message.session_id,
+            int(after.total_seconds()),
+            count + 1,
+            max_requeues,
+        )
+    return SweepResult(requeued=requeued, failed=failed)

@@ -44,3 +44,12 @@ def agent_reply(self, message_id: str) -> None:
 def kb_rebuild_index() -> int:
     """Rebuild the knowledge-base search index; returns the snapshot id."""
     return index_rebuild().pk
+
+
+# Beat runs it every AGENT_SWEEP_INTERVAL seconds (its entry expires runs that queued up
+# while no worker was there, so they do not run back to back).
+@shared_task(acks_late=True, soft_time_limit=30, time_limit=40)
+def unanswered_sweep() -> dict:
+    """Re-enqueue (or fail over) customer messages nobody answered in time."""
+    result = services.unanswered_sweep()
+    return {"requeued": result.requeued, "failed": result.failed}

@@ -1,6 +1,9 @@
-"""Admin for messages and live connections (connections are read-only)."""
+"""Admin for messages and live connections (connections are read-only), and session transcripts."""
 
 from django.contrib import admin
+
+from sessions_app.admin import SupportSessionAdmin
+from sessions_app.models import SupportSession
 
 from .models import CannedResponse, Connection, Message
 
@@ -48,3 +51,47 @@ class ConnectionAdmin(admin.ModelAdmin):
 class CannedResponseAdmin(admin.ModelAdmin):
     list_display = ["shortcut", "title", "updated_at"]
     search_fields = ["shortcut", "title", "body"]
+
+
+class MessageInline(admin.TabularInline):
+    """The transcript, read-only, in seq order (internal notes included and marked)."""
+
+    model = Message
+    fk_name = "session"
+    fields = [
+        "seq",
+        "role",
+        "content",
+        "author",
+        "confidence",
+        "requires_escalation",
+        "internal",
+        "decision",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["seq"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="why")
+    def decision(self, message):
+        reasons = (message.metadata or {}).get("reasons") or []
+        return ", ".join(reasons) or "—"
+
+
+# sessions_app registers the session admin without the transcript (it cannot import Message);
+# chat adds it here. sessions_app comes before chat in INSTALLED_APPS, so it is registered.
+admin.site.unregister(SupportSession)
+
+
+@admin.register(SupportSession)
+class SupportSessionWithTranscriptAdmin(SupportSessionAdmin):
+    inlines = [*SupportSessionAdmin.inlines, MessageInline]

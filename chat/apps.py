@@ -1,4 +1,4 @@
-"""App config for chat."""
+"""App config for chat: stores the session timeline notes sessions_app asks for."""
 
 from django.apps import AppConfig
 
@@ -9,5 +9,14 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the receivers that close agent sockets on logout/deactivation.
-        from . import signals  # noqa: F401
+        from sessions_app.signals import timeline_note_requested
+
+        # Receivers that close agent sockets on logout/deactivation.
+        from . import (
+            revocation,  # noqa: F401
+            services,
+        )
+
+        timeline_note_requested.connect(
+            services.timeline_note_store, dispatch_uid="chat.timeline_note_store"
+        )

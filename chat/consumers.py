@@ -509,7 +509,7 @@ class AgentConsumer(SupportConsumer):
         self.user = user
         self.user_name = user_display_name(user)
         self._staff_checked_at = asyncio.get_running_loop().time()
-        # Logout or deactivation closes this socket through this group (chat/signals.py).
+        # Logout or deactivation closes this socket through this group (chat/revocation.py).
         await self.join(realtime.agent_user_group(user.pk))
         await self.join(realtime.AGENTS_GROUP)
         await self.register(user_id=user.pk)
@@ -574,7 +574,7 @@ class AgentConsumer(SupportConsumer):
         return constant_time_compare(session_hash, user.get_session_auth_hash())
 
     async def agent_revoke(self, event: dict) -> None:
-        """The user logged out or lost staff rights: close with 4003 (chat/signals.py)."""
+        """The user logged out or lost staff rights: close with 4003 (chat/revocation.py)."""
         session_key = event.get("session_key")
         own_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key is not None and session_key != own_key:

@@ -2,8 +2,8 @@
 
 message_create() is called by the customer WebSocket, the agent console, the REST API and
 Celery tasks alike: persist under the session's row lock (allocating the next seq), then —
-only after commit — broadcast it and, for a customer message the AI should answer, enqueue
-the agent.
+only after commit — broadcast it and, for a customer message, send ``customer_message_stored``
+(agents subscribes to it and enqueues the reply; chat never imports agents).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from sessions_app.exceptions import SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from supportdesk import realtime
 from supportdesk.conf import app_setting
+from supportdesk.metrics import MESSAGES
 
 from .exceptions import MessageRejected, MessageTooLong
 from .models import Connection, Message, MessageRole
 from .serializers import message_payload
+from .signals import customer_message_stored
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +118,14 @@ def message_create(
             and session.handled_by == HandledBy.AI
         )
         transaction.on_commit(lambda: message_broadcast(message=message))
-        if answer_with_ai:
-            transaction.on_commit(lambda: _reply_schedule(message.id))
+        transaction.on_commit(lambda: MESSAGES.labels(role).inc())
+        if role == MessageRole.CUSTOMER:
+            # robust: the row is committed whatever a receiver does after it (a broker outage
+            # must not turn a stored message into a 500; the unanswered sweep catches up).
+            transaction.on_commit(
+                lambda: _customer_message_announce(message, awaits_ai=answer_with_ai),
+                robust=True,
+            )
     return MessageResult(message, created=True)
 
 
@@ -141,12 +149,31 @@ def message_broadcast(*, message: Message) -> None:
     realtime.group_send_many(sends)
 
 
-def _reply_schedule(message_id: uuid.UUID) -> None:
-    # Imported here: agents depends on chat (it answers through message_create), not the
-    # other way round.
-    from agents.services import reply_schedule
+def _customer_message_announce(message: Message, *, awaits_ai: bool) -> None:
+    results = customer_message_stored.send_robust(
+        sender=Message, message_id=message.pk, session_id=message.session_id, awaits_ai=awaits_ai
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.warning(
+                "Receiver %s of customer_message_stored failed for message %s: %r",
+                getattr(receiver, "__qualname__", receiver),
+                message.pk,
+                result,
+            )
 
-    reply_schedule(message_id=message_id)
+
+def timeline_note_store(
+    sender, *, session: SupportSession, text: str, event: str, actor=None, **kwargs
+) -> Message:
+    """Store a lifecycle note (sessions_app's ``timeline_note_requested``) as a system message."""
+    return message_create(
+        session_id=session.pk,
+        role=MessageRole.SYSTEM,
+        content=text,
+        author=actor,
+        metadata={"event": event},
+    ).message
 
 
 # --- Human agents ---------------------------------------------------------------------------

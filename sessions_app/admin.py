@@ -3,47 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Q, Subquery
-
-from chat.models import Message, MessageRole
+from django.db.models import Count, Min, Q
 
 from . import services
 from .exceptions import SessionError
 from .models import SupportSession
-
-
-class MessageInline(admin.TabularInline):
-    """The transcript, read-only, in seq order (internal notes included and marked)."""
-
-    model = Message
-    fk_name = "session"
-    fields = [
-        "seq",
-        "role",
-        "content",
-        "author",
-        "confidence",
-        "requires_escalation",
-        "internal",
-        "decision",
-        "created_at",
-    ]
-    readonly_fields = fields
-    ordering = ["seq"]
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    @admin.display(description="why")
-    def decision(self, message):
-        reasons = (message.metadata or {}).get("reasons") or []
-        return ", ".join(reasons) or "—"
 
 
 def _seconds(delta) -> str:
@@ -87,23 +51,22 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "duration",
     ]
     date_hierarchy = "created_at"
-    inlines = [MessageInline]
+    # The transcript inline is added by chat's admin (chat owns Message; this app must not
+    # import it).
+    inlines = []
     actions = ["escalate", "assign_to_me", "hand_back_to_ai", "close"]
 
     def get_queryset(self, request):
-        first_answer = (
-            Message.objects.filter(
-                session=OuterRef("pk"), role__in=[MessageRole.ASSISTANT, MessageRole.AGENT]
-            )
-            .order_by("seq")
-            .values("created_at")[:1]
-        )
+        # Through the reverse relation "messages" (no import of chat): roles by their values.
         return (
             super()
             .get_queryset(request)
             .annotate(
                 visible_messages=Count("messages", filter=Q(messages__internal=False)),
-                first_answer_at=Subquery(first_answer),
+                first_answer_at=Min(
+                    "messages__created_at",
+                    filter=Q(messages__role__in=["assistant", "agent"]),
+                ),
             )
         )
 

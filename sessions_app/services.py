@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supportdesk import realtime
+from supportdesk.metrics import HANDOVERS
 
 from .exceptions import (
     AlreadyAssigned,
@@ -26,6 +27,7 @@ from .exceptions import (
 from .models import HandledBy, SessionStatus, SupportSession
 from .selectors import token_hash
 from .serializers import session_payload, user_display_name
+from .signals import timeline_note_requested
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +62,13 @@ def _locked(session_id: uuid.UUID | str) -> SupportSession:
 
 
 def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> None:
-    # Imported here because chat's models point at sessions_app; the timeline note goes
-    # through the one message path like every other message.
-    from chat.models import MessageRole
-    from chat.services import message_create
-
-    message_create(
-        session_id=session.pk,
-        role=MessageRole.SYSTEM,
-        content=text,
-        author=actor,
-        metadata={"event": event},
+    # chat stores the note through its one message path, in this transaction; sessions_app
+    # asks through a signal because it must not import chat (chat depends on it).
+    answered = timeline_note_requested.send(
+        sender=SupportSession, session=session, text=text, event=event, actor=actor
     )
+    if not answered:
+        logger.warning("No receiver stored the %s timeline note of session %s", event, session.pk)
 
 
 def _broadcast(session_id: uuid.UUID) -> None:
@@ -80,6 +77,30 @@ def _broadcast(session_id: uuid.UUID) -> None:
     realtime.group_send_many(
         [(realtime.session_group(session_id), event), (realtime.AGENTS_GROUP, event)]
     )
+
+
+# Label values of HANDOVERS: the reasons code writes. Staff may type a free reason, which
+# must not create a metric series per text, so anything else counts as "other".
+_HANDOVER_REASONS = frozenset(
+    {
+        "low_confidence",
+        "no_matching_article",
+        "human_requested",
+        "customer_upset",
+        "repeated_unhelpful",
+        "provider_failed",
+        "provider_declined",
+        "knowledge_index_unavailable",
+        "agent_failed",
+        "staff_request",
+        "admin",
+    }
+)
+
+
+def _reason_label(reason: str) -> str:
+    first = (reason or "").split(",")[0].strip()
+    return first if first in _HANDOVER_REASONS else "other"
 
 
 @transaction.atomic
@@ -102,6 +123,8 @@ def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) ->
             {"type": "session.escalated", "session_id": str(session.pk), "reason": reason},
         )
     )
+    # The first reason names the kind of hand-over ("low_confidence, …" → low_confidence).
+    transaction.on_commit(lambda: HANDOVERS.labels(_reason_label(reason)).inc())
     logger.info("Session %s escalated: %s", session.pk, reason)
     return session
 

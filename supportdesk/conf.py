@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": (),
     "METRICS_TOKEN": "",  # empty: no bearer token accepted at /metrics
     "METRICS_ALLOWED_IPS": (),  # peer addresses/networks that may scrape /metrics unauthenticated
+    "AGENT_SWEEP_INTERVAL": 15.0,
+    "AGENT_UNANSWERED_AFTER": 180.0,
+    "AGENT_SWEEP_MAX_REQUEUES": 2,
 }
 
 

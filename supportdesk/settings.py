@@ -165,10 +165,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The unanswered sweep (agents.services.unanswered_sweep) re-enqueues replies lost with a
+# killed worker or never enqueued during a broker outage: a message unanswered for
+# AGENT_UNANSWERED_AFTER seconds (well above a reply's worst case, ~60 s) is re-enqueued up
+# to AGENT_SWEEP_MAX_REQUEUES times, then handed to a person.
+AGENT_SWEEP_INTERVAL = env.float("AGENT_SWEEP_INTERVAL", default=15.0)
+AGENT_UNANSWERED_AFTER = env.float("AGENT_UNANSWERED_AFTER", default=180.0)
+AGENT_SWEEP_MAX_REQUEUES = env.int("AGENT_SWEEP_MAX_REQUEUES", default=2)
 CELERY_BEAT_SCHEDULE = {
     "connections-cleanup-stale": {
         "task": "chat.tasks.connections_cleanup_stale",
         "schedule": 30.0,
+    },
+    "agents-unanswered-sweep": {
+        "task": "agents.tasks.unanswered_sweep",
+        "schedule": AGENT_SWEEP_INTERVAL,
+        "options": {"expires": max(AGENT_SWEEP_INTERVAL * 2, 10.0)},
     },
 }
 

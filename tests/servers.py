@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -173,3 +174,86 @@ def start_daphne(
     base_url = f"http://127.0.0.1:{port}"
     wait_until_live(process, base_url)
     return process, base_url
+
+
+def start_redis(log_dir: Path, port: int) -> ManagedProcess:
+    """Start a private, non-persistent redis-server on ``port`` (a fault test may stop it).
+
+    Waits until it answers PING. Only this server may be stopped by a test: the shared one
+    belongs to everybody.
+    """
+    import redis
+
+    process = start_process(
+        f"redis-{port}-{time.monotonic_ns()}",
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        log_dir,
+        os.environ.copy(),
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"redis-server exited:\n{process.log_text()}")
+        try:
+            if client.ping():
+                return process
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    process.stop()
+    raise RuntimeError(f"redis-server did not start:\n{process.log_text()}")
+
+
+def celery_argv(*args: str) -> list[str]:
+    """`celery -A supportdesk <args>` with this interpreter's Celery."""
+    return [sys.executable, "-m", "celery", "-A", "supportdesk", *args]
+
+
+def start_celery(
+    name: str, args: list[str], log_dir: Path, env: dict[str, str], ready_marker: str
+) -> ManagedProcess:
+    """Start a Celery worker or beat in its own process group; wait for ``ready_marker``.
+
+    Its own process group lets a test SIGKILL the whole worker (main process and pool
+    children) with ``kill_group`` and nothing else.
+    """
+    process = start_process(
+        f"{name}-{time.monotonic_ns()}", celery_argv(*args), log_dir, env, start_new_session=True
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited:\n{process.log_text()[-6000:]}")
+        if ready_marker in process.log_text():
+            return process
+        time.sleep(0.2)
+    kill_group(process)
+    raise RuntimeError(f"{process.name} did not start:\n{process.log_text()[-6000:]}")
+
+
+def kill_group(process: ManagedProcess) -> None:
+    """SIGKILL a process started with start_new_session and every process of its group."""
+    if process.process.poll() is None or _group_alive(process.process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.process.pid, signal.SIGKILL)
+    process.process.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -27,6 +27,9 @@ class Reply:
     malformed_after: int | None = None  # after this many content chunks, a non-JSON event
     drop_after: int | None = None  # after this many content chunks, cut the connection
     finish_reason: str | None = "stop"  # None: end the stream without one (and without [DONE])
+    # Held until the test sets it (or the server stops): lets a test act while a reply is
+    # being composed, deterministically, without guessing a delay.
+    gate: threading.Event | None = None
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -66,6 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         reply = self.server.owner.next_reply()
+        self.server.owner.arrived.set()
+        if reply.gate is not None:
+            while not reply.gate.wait(0.05) and not self.server.owner.stopping.is_set():
+                pass
         if reply.delay:
             # Wakes early when the server stops, so no thread outlives its test by long.
             self.server.owner.stopping.wait(reply.delay)
@@ -180,6 +187,7 @@ class ChatCompletionsServer:
     def __init__(self):
         self.requests: list[Recorded] = []
         self.stopping = threading.Event()
+        self.arrived = threading.Event()  # set when a request has been received
         self._replies: list[Reply] = [Reply()]
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)

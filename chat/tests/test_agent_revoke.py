@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 
 from chat.consumers import CloseCode
 from chat.models import Connection
-from chat.signals import agent_sockets_revoke
+from chat.revocation import agent_sockets_revoke
 from tests.factories import StaffFactory, SupportSessionFactory
 
 from .conftest import TIMEOUT

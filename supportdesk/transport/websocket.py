@@ -33,6 +33,9 @@ logger = logging.getLogger("supportdesk.serve")
 MAX_FRAME_BYTES = 64 * 1024
 ABUSE_CLOSE_CODE = 4029  # DESIGN.md: repeated abuse
 GOING_AWAY_CLOSE_CODE = 1001
+# Close codes a server may send (RFC 6455 7.4.1) that autobahn's sendClose() refuses (it only
+# takes 1000 and 3000-4999): 1013 "try again later" from supportdesk.degrade, among others.
+_SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013})
 
 
 class TokenBucket:
@@ -99,7 +102,11 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
         self.transport.pauseProducing()
 
     def serverClose(self, code=None):  # noqa: N802 (Daphne's name)
-        super().serverClose(code)
+        if code in _SERVER_CLOSE_CODES:
+            # The lower-level call Daphne itself uses for 1011; the handshake stays autobahn's.
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            super().serverClose(code)
         if code == ABUSE_CLOSE_CODE:  # the consumer's limiter closed an abuser
             self._refused = True
             self._hang_up()
