@@ -9,7 +9,12 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sessions_app.authentication import is_staff_request, session_for_request
+from sessions_app.authentication import (
+    is_staff_request,
+    request_actor,
+    request_api_key_name,
+    session_for_request,
+)
 from sessions_app.exceptions import SessionClosed
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from supportdesk.api import ApiError, Conflict, Pagination
@@ -84,13 +89,17 @@ class MessageListApi(APIView):
         payload = MessageCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         staff = is_staff_request(request)
+        key_name = request_api_key_name(request)
         try:
             result = services.message_create(
                 session_id=session.pk,
                 role=MessageRole.AGENT if staff else MessageRole.CUSTOMER,
                 content=payload.validated_data["content"],
                 client_msg_id=payload.validated_data.get("client_msg_id"),
-                author=request.user if staff else None,
+                # An API key's message is an agent message with no author; the key's name
+                # goes in the metadata so the console can say who sent it.
+                author=request_actor(request) if staff else None,
+                metadata={"api_key": key_name} if key_name else None,
             )
         except MessageRejected as error:
             status_code = 413 if error.code == "too_long" else 400

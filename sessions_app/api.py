@@ -12,12 +12,13 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from apikeys.permissions import StaffOrApiKey
 from supportdesk.api import ApiError, Conflict, Pagination
 from supportdesk.clientip import client_ip
 from supportdesk.metrics import RATE_LIMIT_HITS
 
 from . import selectors, services
-from .authentication import is_staff_request, session_for_request
+from .authentication import request_actor, session_for_request
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
@@ -65,11 +66,6 @@ class SessionCreateThrottle(SimpleRateThrottle):
         return super().allow_request(request, view)
 
 
-class IsStaff(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return is_staff_request(request)
-
-
 def ws_url(request, session_id) -> str:
     scheme = "wss" if request.is_secure() else "ws"
     return f"{scheme}://{request.get_host()}/ws/sessions/{session_id}/"
@@ -97,7 +93,7 @@ class SessionListApi(APIView):
     def get_permissions(self):
         if self.request.method == "POST":
             return [permissions.AllowAny()]
-        return [IsStaff()]
+        return [StaffOrApiKey()]
 
     def get_throttles(self):
         return [SessionCreateThrottle()] if self.request.method == "POST" else []
@@ -142,7 +138,7 @@ class SessionDetailApi(APIView):
 
 
 class SessionEscalateApi(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
@@ -156,23 +152,23 @@ class SessionEscalateApi(APIView):
             services.session_escalate,
             session_id=session.pk,
             reason=payload.validated_data["reason"],
-            actor=request.user,
+            actor=request_actor(request),
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionCloseApi(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffOrApiKey]
 
     @extend_schema(request=None, responses=SessionSerializer)
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        service_call(services.session_close, session_id=session.pk, actor=request.user)
+        service_call(services.session_close, session_id=session.pk, actor=request_actor(request))
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionAssignApi(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         assignee_id = serializers.IntegerField(allow_null=True)
@@ -184,7 +180,9 @@ class SessionAssignApi(APIView):
         payload.is_valid(raise_exception=True)
         assignee_id = payload.validated_data["assignee_id"]
         if assignee_id is None:
-            service_call(services.session_release, session_id=session.pk, actor=request.user)
+            service_call(
+                services.session_release, session_id=session.pk, actor=request_actor(request)
+            )
         else:
             assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
             if assignee is None:
@@ -193,7 +191,7 @@ class SessionAssignApi(APIView):
                 services.session_assign,
                 session_id=session.pk,
                 assignee=assignee,
-                actor=request.user,
+                actor=request_actor(request),
             )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 

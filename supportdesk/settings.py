@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",  # HTTP hardening: login brute-force lockout (see the block below)
     "csp",  # HTTP hardening: Content-Security-Policy header
+    "apikeys",
     "sessions_app",
     "chat",
     "agents",
@@ -206,6 +207,7 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sessions_app.authentication.SessionTokenAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
