@@ -8,14 +8,12 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apikeys.permissions import StaffOrApiKey
 from supportdesk.api import ApiError, Conflict, Pagination
 from supportdesk.clientip import client_ip
-from supportdesk.metrics import RATE_LIMIT_HITS
+from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
 from .authentication import request_actor, session_for_request
@@ -36,7 +34,7 @@ def service_call(function, **kwargs):
         raise ApiError(error.code, error.detail) from None
 
 
-class SessionCreateThrottle(SimpleRateThrottle):
+class SessionCreateThrottle(RateThrottle):
     """SESSION_CREATE_RATE session creations per client IP (fails open if the cache is down).
 
     The IP is the TCP peer unless it is a trusted proxy (supportdesk.clientip): DRF's own
@@ -45,25 +43,8 @@ class SessionCreateThrottle(SimpleRateThrottle):
 
     scope = "session_create"
 
-    def get_rate(self):
-        # Read when used, not frozen into the class at import (DRF's default), so a changed
-        # REST_FRAMEWORK setting (tests, reloads) takes effect.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def get_ident(self, request):
+    def ident(self, request) -> str | None:
         return client_ip(request)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def throttle_failure(self):
-        RATE_LIMIT_HITS.labels("session_create").inc()
-        logger.info("Session creation throttled for %s", client_ip(self._request))
-        return super().throttle_failure()
-
-    def allow_request(self, request, view):
-        self._request = request
-        return super().allow_request(request, view)
 
 
 def ws_url(request, session_id) -> str:
@@ -96,7 +77,8 @@ class SessionListApi(APIView):
         return [StaffOrApiKey()]
 
     def get_throttles(self):
-        return [SessionCreateThrottle()] if self.request.method == "POST" else []
+        throttles = super().get_throttles()  # per key / token / IP, as everywhere
+        return [*throttles, SessionCreateThrottle()] if self.request.method == "POST" else throttles
 
     @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer}, auth=[])
     def post(self, request):

@@ -216,7 +216,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["supportdesk.api.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"session_create": env.str("SESSION_CREATE_RATE", default="30/min")},
+    # Throttles (supportdesk/throttling.py): per API key, per customer token, per client IP;
+    # a refused request is a 429 with Retry-After. Staff users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apikeys.throttling.ApiKeyThrottle",
+        "sessions_app.throttling.CustomerTokenThrottle",
+        "supportdesk.throttling.AnonIpThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "session_create": env.str("SESSION_CREATE_RATE", default="30/min"),
+        "api_key": env.str("API_KEY_RATE", default="600/min"),
+        "customer_token": env.str("CUSTOMER_TOKEN_RATE", default="120/min"),
+        "anon_ip": env.str("ANON_IP_RATE", default="300/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
