@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,12 +16,17 @@ from supportdesk.clientip import client_ip
 from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
-from .authentication import request_actor, session_for_request
+from .authentication import request_actor, request_api_key_name, session_for_request
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
 
 logger = logging.getLogger(__name__)
+
+
+def actor_kwargs(request) -> dict:
+    """Return who acts, for a lifecycle service: the staff user, or None and the key's name."""
+    return {"actor": request_actor(request), "api_key_name": request_api_key_name(request)}
 
 
 def service_call(function, **kwargs):
@@ -60,8 +65,26 @@ class SessionCreatedSerializer(serializers.Serializer):
     ws_url = serializers.CharField()
 
 
+SESSION_EXAMPLE = {
+    "id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
+    "status": "escalated",
+    "handled_by": "human",
+    "assignee": {"id": 7, "name": "Dana Lee"},
+    "assignee_name": "Dana Lee",
+    "customer_name": "Casey Customer",
+    "customer_email": "casey@example.com",
+    "last_seq": 6,
+    "created_at": "2026-03-02T09:14:05.120Z",
+    "last_activity_at": "2026-03-02T09:21:40.004Z",
+    "closed_at": None,
+    "csat": None,
+}
+
+
 class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
+
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
 
     class InputSerializer(serializers.Serializer):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
@@ -80,7 +103,37 @@ class SessionListApi(APIView):
         throttles = super().get_throttles()  # per key / token / IP, as everywhere
         return [*throttles, SessionCreateThrottle()] if self.request.method == "POST" else throttles
 
-    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer}, auth=[])
+    @extend_schema(
+        summary="Open a session",
+        description=(
+            "Open a customer conversation. The answer's `token` is the customer's secret for "
+            "this session (`Authorization: Session <token>` and the WebSocket `auth` frame): "
+            "it is returned only here, store it. Throttled per client IP "
+            "(`SESSION_CREATE_RATE`)."
+        ),
+        request=InputSerializer,
+        responses={201: SessionCreatedSerializer},
+        auth=[],
+        examples=[
+            OpenApiExample(
+                "Named customer",
+                value={"customer_name": "Casey Customer", "customer_email": "casey@example.com"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created",
+                value={
+                    "id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
+                    "token": "q3V9cM2m1tP0bqkq3yTtQm8E2wq1rVQm6V9q1x7n2Zk",
+                    "status": "open",
+                    "created_at": "2026-03-02T09:14:05.120Z",
+                    "ws_url": "wss://support.example.com/ws/sessions/5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c/",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
@@ -98,7 +151,19 @@ class SessionListApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionSerializer(many=True))
+    @extend_schema(
+        summary="List sessions",
+        description="Sessions, newest activity first, optionally filtered; paginated.",
+        parameters=[FilterSerializer],
+        responses=SessionSerializer(many=True),
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -113,19 +178,38 @@ class SessionDetailApi(APIView):
 
     permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
 
-    @extend_schema(responses=SessionSerializer)
+    @extend_schema(
+        summary="Get a session",
+        description=(
+            "The session's state. A customer token opens only its own session; another "
+            "session's token gets the same 404 as an unknown id."
+        ),
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Escalated", value=SESSION_EXAMPLE, response_only=True)],
+    )
     def get(self, request, session_id: str):
         session = session_for_request(request, session_id)
         return Response(SessionSerializer(session).data)
 
 
 class SessionEscalateApi(APIView):
+    """POST: hand the session to the human queue (already escalated: unchanged)."""
+
     permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Escalate a session",
+        description=(
+            "Hand the conversation to the human queue: the AI stops answering, the agent "
+            "console is told at once. A closed session is a 409 `session_closed`."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Reason", value={"reason": "vip_customer"}, request_only=True)],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
@@ -134,37 +218,60 @@ class SessionEscalateApi(APIView):
             services.session_escalate,
             session_id=session.pk,
             reason=payload.validated_data["reason"],
-            actor=request_actor(request),
+            **actor_kwargs(request),
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionCloseApi(APIView):
+    """POST: close the session (already closed: unchanged)."""
+
     permission_classes = [StaffOrApiKey]
 
-    @extend_schema(request=None, responses=SessionSerializer)
+    @extend_schema(
+        summary="Close a session",
+        description="Close the conversation; the customer is asked for a 1–5 rating.",
+        request=None,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        service_call(services.session_close, session_id=session.pk, actor=request_actor(request))
+        service_call(services.session_close, session_id=session.pk, **actor_kwargs(request))
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionAssignApi(APIView):
+    """POST: give the session to a staff user, or (assignee_id null) back to the AI."""
+
     permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
-        assignee_id = serializers.IntegerField(allow_null=True)
+        assignee_id = serializers.IntegerField(
+            allow_null=True,
+            help_text="Id of an active staff user; null hands the session back to the AI.",
+        )
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Assign a session",
+        description=(
+            "Give the conversation to a staff user (a human handles it from now on), or, "
+            "with `assignee_id: null`, release it to the AI assistant. An id that is not a "
+            "staff user's is a 400 `invalid_field`; a closed session is a 409."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[
+            OpenApiExample("To an agent", value={"assignee_id": 7}, request_only=True),
+            OpenApiExample("Back to the AI", value={"assignee_id": None}, request_only=True),
+        ],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         assignee_id = payload.validated_data["assignee_id"]
         if assignee_id is None:
-            service_call(
-                services.session_release, session_id=session.pk, actor=request_actor(request)
-            )
+            service_call(services.session_release, session_id=session.pk, **actor_kwargs(request))
         else:
             assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
             if assignee is None:
@@ -173,7 +280,7 @@ class SessionAssignApi(APIView):
                 services.session_assign,
                 session_id=session.pk,
                 assignee=assignee,
-                actor=request_actor(request),
+                **actor_kwargs(request),
             )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
@@ -186,7 +293,16 @@ class SessionRateApi(APIView):
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Rate a session",
+        description=(
+            "The customer's 1–5 rating, once, after the session is closed (an open session or "
+            "a second rating is a 409)."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Five stars", value={"csat": 5}, request_only=True)],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})

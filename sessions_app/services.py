@@ -59,7 +59,14 @@ def _locked(session_id: uuid.UUID | str) -> SupportSession:
         raise SessionNotFound() from None
 
 
-def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> None:
+def _timeline(
+    session: SupportSession,
+    text: str,
+    *,
+    event: str,
+    actor=None,
+    api_key_name: str | None = None,
+) -> None:
     # Imported here because chat's models point at sessions_app; the timeline note goes
     # through the one message path like every other message.
     from chat.models import MessageRole
@@ -70,7 +77,8 @@ def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> 
         role=MessageRole.SYSTEM,
         content=text,
         author=actor,
-        metadata={"event": event},
+        # An API key's action has no author (actor=None): the key's name says who did it.
+        metadata={"event": event, **({"api_key": api_key_name} if api_key_name else {})},
     )
 
 
@@ -83,7 +91,13 @@ def _broadcast(session_id: uuid.UUID) -> None:
 
 
 @transaction.atomic
-def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) -> SupportSession:
+def session_escalate(
+    *,
+    session_id: uuid.UUID | str,
+    reason: str,
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Hand an open session to the human queue; already escalated is a no-op."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -94,7 +108,13 @@ def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) ->
     session.escalated_at = timezone.now()
     session.metadata = {**session.metadata, "escalation_reason": reason}
     session.save(update_fields=["status", "escalated_at", "metadata"])
-    _timeline(session, "Conversation handed to the support team.", event="escalated", actor=actor)
+    _timeline(
+        session,
+        "Conversation handed to the support team.",
+        event="escalated",
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     transaction.on_commit(
         lambda: realtime.group_send(
@@ -132,7 +152,13 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
 
 
 @transaction.atomic
-def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> SupportSession:
+def session_assign(
+    *,
+    session_id: uuid.UUID | str,
+    assignee,
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Give the session to another agent (a human keeps handling it)."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -149,13 +175,16 @@ def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> Supp
         f"{user_display_name(assignee)} joined the conversation.",
         event="assigned",
         actor=actor,
+        api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+def session_release(
+    *, session_id: uuid.UUID | str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
     """Hand the session back to the AI assistant."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -167,13 +196,21 @@ def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSessio
     session.assignee = None
     session.escalated_at = None
     session.save(update_fields=["status", "handled_by", "assignee", "escalated_at"])
-    _timeline(session, "You're chatting with our assistant again.", event="released", actor=actor)
+    _timeline(
+        session,
+        "You're chatting with our assistant again.",
+        event="released",
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+def session_close(
+    *, session_id: uuid.UUID | str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
     """Close the session; closing a closed session is a no-op."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -186,6 +223,7 @@ def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
         "This conversation has been closed. How did we do? Please rate it from 1 to 5.",
         event="closed",
         actor=actor,
+        api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session

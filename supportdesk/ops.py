@@ -37,6 +37,8 @@ def has_ops_access(user, auth) -> bool:
 class OpsAccess(permissions.BasePermission):
     """DRF permission for the ops endpoints: staff, or an ``ops``-scoped credential."""
 
+    api_key_scope = OPS_SCOPE  # read by the OpenAPI schema (supportdesk.openapi)
+
     def has_permission(self, request, view) -> bool:
         return has_ops_access(getattr(request, "user", None), getattr(request, "auth", None))
 

@@ -129,3 +129,14 @@ def test_apikey_create_command_prints_a_working_key():
     key = out.getvalue().strip()
     assert key_client(key).get(SESSIONS).status_code == 200
     assert ApiKey.objects.get(name="ci").scopes == ["read", "ops"]
+
+
+def test_lifecycle_action_with_a_key_has_no_actor_and_names_the_key():
+    session = SupportSessionFactory()
+    created = api_key_create(name="Shop backend", scopes=["write"])
+    response = key_client(created.key).post(
+        f"{SESSIONS}{session.pk}/escalate/", {"reason": "vip"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    note = Message.objects.get(session=session, metadata__event="escalated")
+    assert (note.author, note.metadata["api_key"]) == (None, "Shop backend")
