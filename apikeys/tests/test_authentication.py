@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create, api_key_revoke, key_hash
-from chat.models import Message, MessageRole
 from tests.factories import SupportSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,21 +105,6 @@ def test_key_without_the_scope_is_403():
     assert "read" in response.json()["error"]["detail"]
 
 
-def test_message_posted_with_a_key_is_an_agent_message_with_the_key_name():
-    session = SupportSessionFactory()
-    created = api_key_create(name="Shop backend", scopes=["read", "write"])
-    response = key_client(created.key).post(
-        f"{SESSIONS}{session.pk}/messages/", {"content": "Your parcel left."}, format="json"
-    )
-    assert response.status_code == 201
-    message = Message.objects.get(pk=response.json()["id"])
-    assert (message.role, message.author, message.metadata.get("api_key")) == (
-        MessageRole.AGENT,
-        None,
-        "Shop backend",
-    )
-
-
 def test_apikey_create_command_prints_a_working_key():
     out = StringIO()
     call_command(
@@ -129,14 +113,3 @@ def test_apikey_create_command_prints_a_working_key():
     key = out.getvalue().strip()
     assert key_client(key).get(SESSIONS).status_code == 200
     assert ApiKey.objects.get(name="ci").scopes == ["read", "ops"]
-
-
-def test_lifecycle_action_with_a_key_has_no_actor_and_names_the_key():
-    session = SupportSessionFactory()
-    created = api_key_create(name="Shop backend", scopes=["write"])
-    response = key_client(created.key).post(
-        f"{SESSIONS}{session.pk}/escalate/", {"reason": "vip"}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    note = Message.objects.get(session=session, metadata__event="escalated")
-    assert (note.author, note.metadata["api_key"]) == (None, "Shop backend")
