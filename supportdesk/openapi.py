@@ -10,7 +10,7 @@ added later by other apps — gets, without writing anything:
   credential), 403 unless it is open to anyone, 404 when its path names an object, 409 for
   a change to a named object, 413 when it takes a body, 429 and 503 always (with
   ``Retry-After``). A code an endpoint documents itself is left as it is;
-- the ``X-Request-ID`` response header.
+- the ``X-Request-ID`` response header, and a tag per resource (``/api/v1/<resource>/``).
 
 The authentication extensions name the schemes by dotted path: supportdesk imports no app.
 """
@@ -111,6 +111,12 @@ class AutoSchema(SpectacularAutoSchema):
             operation["summary"] = _first_line(description) or operation["operationId"]
         operation["description"] = f"{description}\n\n{self._access_note()}".strip()
         return operation
+
+    def get_tags(self):
+        # Group by resource (/api/v1/<resource>/…): "sessions", "ops", and whatever
+        # resources other apps add, instead of one "v1" group for everything.
+        match = re.match(r"^/api/v\d+/([^/{]+)/", self.path)
+        return [match.group(1)] if match else super().get_tags()
 
     def get_serializer_name(self, serializer, direction):
         # Nested "InputSerializer"s of several views would share one component name (and

@@ -135,3 +135,9 @@ def test_websocket_protocol_page_is_linked_and_complete(schema):
     for frame in ("auth", "ready", "message", "ack", "stream", "agent_status", "pong", "error"):
         assert f"<code>{frame}</code>" in text, frame
     assert "Example session" in text
+
+
+def test_operations_are_grouped_by_resource(schema):
+    tags = {path: operation["tags"] for path, _, operation in operations(schema)}
+    assert tags["/api/v1/sessions/{session_id}/messages/"] == ["sessions"]
+    assert tags["/api/v1/ops/websockets/"] == ["ops"]
