@@ -40,7 +40,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = selectors.api_key_for_secret(key) if key else None
         if api_key is None:
             # INFO, not ERROR: a client's mistake (or a probe), nothing for an operator to fix.
-            logger.info("API key refused (malformed, unknown or revoked)")
+            # The prefix is public: it tells an operator which (revoked?) key is still in use.
+            logger.info(
+                "API key refused (prefix %s): malformed, unknown or revoked",
+                selectors.key_prefix(key) or "-",
+            )
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         services.api_key_touch(api_key=api_key)
         credential = ApiKeyCredential(

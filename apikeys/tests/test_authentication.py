@@ -67,12 +67,16 @@ def test_right_prefix_wrong_secret_is_401():
     assert response.status_code == 401
 
 
-def test_revoked_key_is_401():
+def test_revoked_key_is_401_and_logged_by_prefix_only(caplog):
     created = api_key_create(name="CRM", scopes=["read"])
     assert api_key_revoke(api_key_id=created.api_key.pk)
-    response = key_client(created.key).get(SESSIONS)
+    with caplog.at_level("INFO", logger="apikeys"):
+        response = key_client(created.key).get(SESSIONS)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert created.api_key.prefix in logged
+    assert created.key not in logged
 
 
 def test_last_used_is_written_at_most_once_a_minute():
