@@ -50,3 +50,18 @@ def test_staff_users_are_not_throttled(throttle_rates):
     client = APIClient()
     client.force_login(StaffFactory())
     assert [client.get(SESSIONS).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_throttle_fails_open_when_the_cache_is_down(throttle_rates, settings):
+    """Redis gone: API-key requests still pass (the throttle can't count, it doesn't refuse)."""
+    from supportdesk.conf import redis_cache
+    from tests.servers import free_port
+
+    throttle_rates(api_key="2/min")
+    settings.CACHES = {"default": redis_cache(f"redis://127.0.0.1:{free_port()}/0")}
+    key = api_key_create(name="CRM", scopes=["read"]).key
+    client = APIClient()
+    statuses = [
+        client.get(SESSIONS, HTTP_AUTHORIZATION=f"Api-Key {key}").status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 200]
