@@ -166,5 +166,7 @@ class RateLimitResetApi(APIView):
                 f"Rate limits could not be reset: {error}.",
                 status.HTTP_503_SERVICE_UNAVAILABLE,
             ) from None
-        logger.info("Rate limits reset by %s: %s", request.user, cleared)
+        # An API key's request has an anonymous user: name the key (its credential's name).
+        who = getattr(request.auth, "name", None) or request.user
+        logger.info("Rate limits reset by %s: %s", who, cleared)
         return Response({"cleared": cleared})
