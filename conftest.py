@@ -45,6 +45,22 @@ def _clear_cache():
 
 
 @pytest.fixture
+def throttle_rates(settings):
+    """Return a function that sets DRF throttle rates (e.g. ``api_key="3/min"``) for a test."""
+
+    def apply(**rates):
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                **rates,
+            },
+        }
+
+    return apply
+
+
+@pytest.fixture
 def sql_log():
     """Record every SQL statement run in any thread (consumers query from worker threads)."""
     from unittest import mock

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sessions_app.authentication import is_staff_request, session_for_request
+from sessions_app.authentication import (
+    is_staff_request,
+    request_actor,
+    request_api_key_name,
+    session_for_request,
+)
 from sessions_app.exceptions import SessionClosed
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from supportdesk.api import ApiError, Conflict, Pagination
@@ -32,7 +37,9 @@ class MessageCreateQuerySerializer(serializers.Serializer):
 
 
 class MessageWithReplySerializer(MessageSerializer):
-    reply = MessageSerializer(allow_null=True, read_only=True)
+    # Output only; not read_only so the schema doesn't list it as required: it is present
+    # only when ?wait was given.
+    reply = MessageSerializer(allow_null=True, required=False)
 
     class Meta(MessageSerializer.Meta):
         fields = [*MessageSerializer.Meta.fields, "reply"]
@@ -51,12 +58,43 @@ def _wait_for_reply(message: Message, timeout: float) -> Message | None:
         time.sleep(0.1)
 
 
+MESSAGE_EXAMPLE = {
+    "id": "0b7e3c52-8f0d-4a8e-9d55-6c1f2a3b4c5d",
+    "seq": 3,
+    "session_id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
+    "role": "assistant",
+    "content": "Orders ship within two working days [1].",
+    "client_msg_id": None,
+    "created_at": "2026-03-02T09:15:12.532Z",
+    "sources": [{"article_id": 12, "title": "Shipping times", "score": 0.82}],
+    "confidence": 0.82,
+    "requires_escalation": False,
+    "author": None,
+}
+
+
 class MessageListApi(APIView):
     """GET a session's messages in seq order; POST a message into it."""
 
     permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
 
-    @extend_schema(parameters=[MessageQuerySerializer], responses=MessageSerializer(many=True))
+    @extend_schema(
+        summary="List a session's messages",
+        description=(
+            "Messages in `seq` order; `after_seq` returns only newer ones (what a client "
+            "that reconnects needs). Internal notes are never listed."
+        ),
+        parameters=[MessageQuerySerializer],
+        responses=MessageSerializer(many=True),
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={"count": 1, "next": None, "previous": None, "results": [MESSAGE_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request, session_id: str):
         session = session_for_request(request, session_id)
         query = MessageQuerySerializer(data=request.query_params)
@@ -69,11 +107,42 @@ class MessageListApi(APIView):
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 
     @extend_schema(
+        summary="Post a message",
+        description=(
+            "A customer token posts a `customer` message (the AI answers it); staff and API "
+            "keys post an `agent` message (an API key's has no author; the key's name is "
+            "recorded). A repeated `client_msg_id` stores nothing and answers 200 with the "
+            "stored message. `?wait=N` (customer messages) also waits up to N seconds for "
+            "the AI's reply and returns it as `reply` (null if none came in time). Content "
+            "over `CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`; a closed session is a 409."
+        ),
         request=MessageCreateSerializer,
         parameters=[
             OpenApiParameter("wait", float, description="Seconds (≤ 30) to wait for the reply")
         ],
-        responses={201: MessageWithReplySerializer},
+        responses={201: MessageWithReplySerializer, 200: MessageWithReplySerializer},
+        examples=[
+            OpenApiExample(
+                "Customer question",
+                value={"content": "How long does shipping take?", "client_msg_id": "c-42"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Stored, with the reply (?wait=10)",
+                value={
+                    **MESSAGE_EXAMPLE,
+                    "seq": 2,
+                    "role": "customer",
+                    "content": "How long does shipping take?",
+                    "client_msg_id": "c-42",
+                    "sources": [],
+                    "confidence": None,
+                    "reply": MESSAGE_EXAMPLE,
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
@@ -84,13 +153,17 @@ class MessageListApi(APIView):
         payload = MessageCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         staff = is_staff_request(request)
+        key_name = request_api_key_name(request)
         try:
             result = services.message_create(
                 session_id=session.pk,
                 role=MessageRole.AGENT if staff else MessageRole.CUSTOMER,
                 content=payload.validated_data["content"],
                 client_msg_id=payload.validated_data.get("client_msg_id"),
-                author=request.user if staff else None,
+                # An API key's message is an agent message with no author; the key's name
+                # goes in the metadata so the console can say who sent it.
+                author=request_actor(request) if staff else None,
+                metadata={"api_key": key_name} if key_name else None,
             )
         except MessageRejected as error:
             status_code = 413 if error.code == "too_long" else 400
@@ -99,7 +172,11 @@ class MessageListApi(APIView):
             raise Conflict(error.code, error.detail) from None
         body = message_payload(result.message)
         wait = min(query.validated_data["wait"], float(app_setting("API_WAIT_MAX_SECONDS")))
-        if wait > 0:
+        if wait > 0 and staff:
+            # The AI answers customers only: waiting on a staff or API-key message would hold
+            # the request (and a worker thread) for the whole wait for nothing.
+            body["reply"] = None
+        elif wait > 0:
             reply = _wait_for_reply(result.message, wait)
             body["reply"] = message_payload(reply) if reply else None
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)

@@ -164,7 +164,14 @@ def _customer_message_announce(message: Message, *, awaits_ai: bool) -> None:
 
 
 def timeline_note_store(
-    sender, *, session: SupportSession, text: str, event: str, actor=None, **kwargs
+    sender,
+    *,
+    session: SupportSession,
+    text: str,
+    event: str,
+    actor=None,
+    metadata: dict | None = None,
+    **kwargs,
 ) -> Message:
     """Store a lifecycle note (sessions_app's ``timeline_note_requested``) as a system message."""
     return message_create(
@@ -172,7 +179,7 @@ def timeline_note_store(
         role=MessageRole.SYSTEM,
         content=text,
         author=actor,
-        metadata={"event": event},
+        metadata=metadata or {"event": event},
     ).message
 
 

@@ -5,24 +5,28 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from apikeys.permissions import StaffOrApiKey
 from supportdesk.api import ApiError, Conflict, Pagination
 from supportdesk.clientip import client_ip
-from supportdesk.metrics import RATE_LIMIT_HITS
+from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
-from .authentication import is_staff_request, session_for_request
+from .authentication import request_actor, request_api_key_name, session_for_request
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
 
 logger = logging.getLogger(__name__)
+
+
+def actor_kwargs(request) -> dict:
+    """Return who acts, for a lifecycle service: the staff user, or None and the key's name."""
+    return {"actor": request_actor(request), "api_key_name": request_api_key_name(request)}
 
 
 def service_call(function, **kwargs):
@@ -35,7 +39,7 @@ def service_call(function, **kwargs):
         raise ApiError(error.code, error.detail) from None
 
 
-class SessionCreateThrottle(SimpleRateThrottle):
+class SessionCreateThrottle(RateThrottle):
     """SESSION_CREATE_RATE session creations per client IP (fails open if the cache is down).
 
     The IP is the TCP peer unless it is a trusted proxy (supportdesk.clientip): DRF's own
@@ -44,30 +48,8 @@ class SessionCreateThrottle(SimpleRateThrottle):
 
     scope = "session_create"
 
-    def get_rate(self):
-        # Read when used, not frozen into the class at import (DRF's default), so a changed
-        # REST_FRAMEWORK setting (tests, reloads) takes effect.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def get_ident(self, request):
+    def ident(self, request) -> str | None:
         return client_ip(request)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def throttle_failure(self):
-        RATE_LIMIT_HITS.labels("session_create").inc()
-        logger.info("Session creation throttled for %s", client_ip(self._request))
-        return super().throttle_failure()
-
-    def allow_request(self, request, view):
-        self._request = request
-        return super().allow_request(request, view)
-
-
-class IsStaff(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return is_staff_request(request)
 
 
 def ws_url(request, session_id) -> str:
@@ -83,8 +65,26 @@ class SessionCreatedSerializer(serializers.Serializer):
     ws_url = serializers.CharField()
 
 
+SESSION_EXAMPLE = {
+    "id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
+    "status": "escalated",
+    "handled_by": "human",
+    "assignee": {"id": 7, "name": "Dana Lee"},
+    "assignee_name": "Dana Lee",
+    "customer_name": "Casey Customer",
+    "customer_email": "casey@example.com",
+    "last_seq": 6,
+    "created_at": "2026-03-02T09:14:05.120Z",
+    "last_activity_at": "2026-03-02T09:21:40.004Z",
+    "closed_at": None,
+    "csat": None,
+}
+
+
 class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
+
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
 
     class InputSerializer(serializers.Serializer):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
@@ -97,12 +97,43 @@ class SessionListApi(APIView):
     def get_permissions(self):
         if self.request.method == "POST":
             return [permissions.AllowAny()]
-        return [IsStaff()]
+        return [StaffOrApiKey()]
 
     def get_throttles(self):
-        return [SessionCreateThrottle()] if self.request.method == "POST" else []
+        throttles = super().get_throttles()  # per key / token / IP, as everywhere
+        return [*throttles, SessionCreateThrottle()] if self.request.method == "POST" else throttles
 
-    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer}, auth=[])
+    @extend_schema(
+        summary="Open a session",
+        description=(
+            "Open a customer conversation. The answer's `token` is the customer's secret for "
+            "this session (`Authorization: Session <token>` and the WebSocket `auth` frame): "
+            "it is returned only here, store it. Throttled per client IP "
+            "(`SESSION_CREATE_RATE`)."
+        ),
+        request=InputSerializer,
+        responses={201: SessionCreatedSerializer},
+        auth=[],
+        examples=[
+            OpenApiExample(
+                "Named customer",
+                value={"customer_name": "Casey Customer", "customer_email": "casey@example.com"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created",
+                value={
+                    "id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
+                    "token": "q3V9cM2m1tP0bqkq3yTtQm8E2wq1rVQm6V9q1x7n2Zk",
+                    "status": "open",
+                    "created_at": "2026-03-02T09:14:05.120Z",
+                    "ws_url": "wss://support.example.com/ws/sessions/5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c/",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
@@ -120,7 +151,19 @@ class SessionListApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionSerializer(many=True))
+    @extend_schema(
+        summary="List sessions",
+        description="Sessions, newest activity first, optionally filtered; paginated.",
+        parameters=[FilterSerializer],
+        responses=SessionSerializer(many=True),
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={"count": 1, "next": None, "previous": None, "results": [SESSION_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -135,19 +178,38 @@ class SessionDetailApi(APIView):
 
     permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
 
-    @extend_schema(responses=SessionSerializer)
+    @extend_schema(
+        summary="Get a session",
+        description=(
+            "The session's state. A customer token opens only its own session; another "
+            "session's token gets the same 404 as an unknown id."
+        ),
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Escalated", value=SESSION_EXAMPLE, response_only=True)],
+    )
     def get(self, request, session_id: str):
         session = session_for_request(request, session_id)
         return Response(SessionSerializer(session).data)
 
 
 class SessionEscalateApi(APIView):
-    permission_classes = [IsStaff]
+    """POST: hand the session to the human queue (already escalated: unchanged)."""
+
+    permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Escalate a session",
+        description=(
+            "Hand the conversation to the human queue: the AI stops answering, the agent "
+            "console is told at once. A closed session is a 409 `session_closed`."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Reason", value={"reason": "vip_customer"}, request_only=True)],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
@@ -156,35 +218,60 @@ class SessionEscalateApi(APIView):
             services.session_escalate,
             session_id=session.pk,
             reason=payload.validated_data["reason"],
-            actor=request.user,
+            **actor_kwargs(request),
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionCloseApi(APIView):
-    permission_classes = [IsStaff]
+    """POST: close the session (already closed: unchanged)."""
 
-    @extend_schema(request=None, responses=SessionSerializer)
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Close a session",
+        description="Close the conversation; the customer is asked for a 1–5 rating.",
+        request=None,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        service_call(services.session_close, session_id=session.pk, actor=request.user)
+        service_call(services.session_close, session_id=session.pk, **actor_kwargs(request))
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
 class SessionAssignApi(APIView):
-    permission_classes = [IsStaff]
+    """POST: give the session to a staff user, or (assignee_id null) back to the AI."""
+
+    permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
-        assignee_id = serializers.IntegerField(allow_null=True)
+        assignee_id = serializers.IntegerField(
+            allow_null=True,
+            help_text="Id of an active staff user; null hands the session back to the AI.",
+        )
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Assign a session",
+        description=(
+            "Give the conversation to a staff user (a human handles it from now on), or, "
+            "with `assignee_id: null`, release it to the AI assistant. An id that is not a "
+            "staff user's is a 400 `invalid_field`; a closed session is a 409."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[
+            OpenApiExample("To an agent", value={"assignee_id": 7}, request_only=True),
+            OpenApiExample("Back to the AI", value={"assignee_id": None}, request_only=True),
+        ],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         assignee_id = payload.validated_data["assignee_id"]
         if assignee_id is None:
-            service_call(services.session_release, session_id=session.pk, actor=request.user)
+            service_call(services.session_release, session_id=session.pk, **actor_kwargs(request))
         else:
             assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
             if assignee is None:
@@ -193,7 +280,7 @@ class SessionAssignApi(APIView):
                 services.session_assign,
                 session_id=session.pk,
                 assignee=assignee,
-                actor=request.user,
+                **actor_kwargs(request),
             )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
@@ -206,7 +293,16 @@ class SessionRateApi(APIView):
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Rate a session",
+        description=(
+            "The customer's 1–5 rating, once, after the session is closed (an open session or "
+            "a second rating is a 409)."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Five stars", value={"csat": 5}, request_only=True)],
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})

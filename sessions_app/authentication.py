@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, status
 
+from apikeys.authentication import ApiKeyCredential
+from apikeys.permissions import is_staff_user, required_scope
 from supportdesk.api import ApiError
 
 from . import selectors
@@ -38,18 +40,49 @@ class SessionTokenAuthentication(authentication.BaseAuthentication):
 
 
 def is_staff_request(request) -> bool:
-    """Return whether the request comes from staff (logged-in staff user or an API key)."""
+    """Return whether the request comes from staff: an active staff user or a valid API key."""
+    return is_staff_user(getattr(request, "user", None)) or isinstance(
+        getattr(request, "auth", None), ApiKeyCredential
+    )
+
+
+def request_actor(request):
+    """Return the staff user behind a request, or None for an API key (or anyone else).
+
+    Services record an API key's actions with ``actor=None``; ``request_api_key_name`` gives
+    the key's name for their metadata.
+    """
     user = getattr(request, "user", None)
-    return bool(user and user.is_authenticated and user.is_staff)
+    return user if is_staff_user(user) else None
+
+
+def request_api_key_name(request) -> str | None:
+    """Return the name of the API key a request was made with, or None."""
+    auth = getattr(request, "auth", None)
+    return auth.name if isinstance(auth, ApiKeyCredential) else None
+
+
+def _check_api_key_scope(request) -> None:
+    # Views open to customers (AllowAny + session_for_request) still hold an API key to its
+    # scopes: an ops-only key reads no conversation, a read-only key posts nothing.
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiKeyCredential) and not is_staff_user(getattr(request, "user", None)):
+        scope = required_scope(request)
+        if not auth.has_scope(scope):
+            raise exceptions.PermissionDenied(f"This API key lacks the '{scope}' scope.")
 
 
 def session_for_request(request, session_id: str) -> SupportSession:
     """Return the session this request may see, or raise the API error that says why not."""
+    _check_api_key_scope(request)
     try:
         parsed = selectors.parse_session_id(session_id)
         if is_staff_request(request):
             return selectors.session_get(session_id=parsed)
         if not isinstance(request.auth, CustomerToken):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                raise exceptions.PermissionDenied()  # signed in, but not staff
             raise exceptions.NotAuthenticated()
         return selectors.session_for_customer(session_id=parsed, token=request.auth.token)
     except InvalidSessionId as error:

@@ -52,6 +52,11 @@ class AuthorSerializer(serializers.ModelSerializer):
 class SessionSerializer(serializers.ModelSerializer):
     assignee = AuthorSerializer(read_only=True, allow_null=True)
     assignee_name = serializers.SerializerMethodField()
+    # A plain string in the schema: "" (not given) is no email address, so format "email"
+    # would make every anonymous session's answer violate its own documentation.
+    customer_email = serializers.CharField(
+        read_only=True, help_text="The customer's email address, or empty if not given."
+    )
 
     class Meta:
         model = SupportSession

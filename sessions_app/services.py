@@ -61,11 +61,25 @@ def _locked(session_id: uuid.UUID | str) -> SupportSession:
         raise SessionNotFound() from None
 
 
-def _timeline(session: SupportSession, text: str, *, event: str, actor=None) -> None:
+def _timeline(
+    session: SupportSession,
+    text: str,
+    *,
+    event: str,
+    actor=None,
+    api_key_name: str | None = None,
+) -> None:
     # chat stores the note through its one message path, in this transaction; sessions_app
-    # asks through a signal because it must not import chat (chat depends on it).
+    # asks through a signal because it must not import chat (chat depends on it). An API
+    # key's action has no author (actor=None): the key's name in metadata says who did it.
+    metadata = {"event": event, **({"api_key": api_key_name} if api_key_name else {})}
     answered = timeline_note_requested.send(
-        sender=SupportSession, session=session, text=text, event=event, actor=actor
+        sender=SupportSession,
+        session=session,
+        text=text,
+        event=event,
+        actor=actor,
+        metadata=metadata,
     )
     if not answered:
         logger.warning("No receiver stored the %s timeline note of session %s", event, session.pk)
@@ -104,7 +118,13 @@ def _reason_label(reason: str) -> str:
 
 
 @transaction.atomic
-def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) -> SupportSession:
+def session_escalate(
+    *,
+    session_id: uuid.UUID | str,
+    reason: str,
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Hand an open session to the human queue; already escalated is a no-op."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -115,7 +135,13 @@ def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) ->
     session.escalated_at = timezone.now()
     session.metadata = {**session.metadata, "escalation_reason": reason}
     session.save(update_fields=["status", "escalated_at", "metadata"])
-    _timeline(session, "Conversation handed to the support team.", event="escalated", actor=actor)
+    _timeline(
+        session,
+        "Conversation handed to the support team.",
+        event="escalated",
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     transaction.on_commit(
         lambda: realtime.group_send(
@@ -155,7 +181,13 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
 
 
 @transaction.atomic
-def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> SupportSession:
+def session_assign(
+    *,
+    session_id: uuid.UUID | str,
+    assignee,
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Give the session to another agent (a human keeps handling it)."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -172,13 +204,16 @@ def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> Supp
         f"{user_display_name(assignee)} joined the conversation.",
         event="assigned",
         actor=actor,
+        api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+def session_release(
+    *, session_id: uuid.UUID | str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
     """Hand the session back to the AI assistant."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -190,13 +225,21 @@ def session_release(*, session_id: uuid.UUID | str, actor=None) -> SupportSessio
     session.assignee = None
     session.escalated_at = None
     session.save(update_fields=["status", "handled_by", "assignee", "escalated_at"])
-    _timeline(session, "You're chatting with our assistant again.", event="released", actor=actor)
+    _timeline(
+        session,
+        "You're chatting with our assistant again.",
+        event="released",
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+def session_close(
+    *, session_id: uuid.UUID | str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
     """Close the session; closing a closed session is a no-op."""
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
@@ -209,6 +252,7 @@ def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
         "This conversation has been closed. How did we do? Please rate it from 1 to 5.",
         event="closed",
         actor=actor,
+        api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session

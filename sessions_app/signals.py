@@ -2,7 +2,7 @@
 
 from django.dispatch import Signal
 
-# Sent inside a lifecycle change's transaction with ``session`` (locked), ``text``, ``event``
-# and ``actor``: the receiver (chat, through its one message path) stores the timeline note
-# in that same transaction. A receiver's error propagates and rolls the change back.
+# Sent inside a lifecycle change's transaction with ``session`` (locked), ``text``, ``event``,
+# ``actor`` and ``metadata``: the receiver (chat, through its one message path) stores the
+# timeline note in that same transaction. A receiver's error propagates and rolls the change back.
 timeline_note_requested = Signal()

@@ -37,6 +37,8 @@ def has_ops_access(user, auth) -> bool:
 class OpsAccess(permissions.BasePermission):
     """DRF permission for the ops endpoints: staff, or an ``ops``-scoped credential."""
 
+    api_key_scope = OPS_SCOPE  # read by the OpenAPI schema (supportdesk.openapi)
+
     def has_permission(self, request, view) -> bool:
         return has_ops_access(getattr(request, "user", None), getattr(request, "auth", None))
 
@@ -164,5 +166,7 @@ class RateLimitResetApi(APIView):
                 f"Rate limits could not be reset: {error}.",
                 status.HTTP_503_SERVICE_UNAVAILABLE,
             ) from None
-        logger.info("Rate limits reset by %s: %s", request.user, cleared)
+        # An API key's request has an anonymous user: name the key (its credential's name).
+        who = getattr(request.auth, "name", None) or request.user
+        logger.info("Rate limits reset by %s: %s", who, cleared)
         return Response({"cleared": cleared})

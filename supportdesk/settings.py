@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",  # HTTP hardening: login brute-force lockout (see the block below)
     "csp",  # HTTP hardening: Content-Security-Policy header
+    "apikeys",
     "sessions_app",
     "chat",
     "agents",
@@ -218,21 +219,47 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sessions_app.authentication.SessionTokenAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # HTTP hardening: DRF's parser, but JSON nested too deep is a 400, not a RecursionError.
     "DEFAULT_PARSER_CLASSES": ["supportdesk.api.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Adds the error responses, summaries and access notes to every endpoint (openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "supportdesk.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "supportdesk.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"session_create": env.str("SESSION_CREATE_RATE", default="30/min")},
+    # Throttles (supportdesk/throttling.py): per API key, per customer token, per client IP;
+    # a refused request is a 429 with Retry-After. Staff users are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apikeys.throttling.ApiKeyThrottle",
+        "sessions_app.throttling.CustomerTokenThrottle",
+        "supportdesk.throttling.AnonIpThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "session_create": env.str("SESSION_CREATE_RATE", default="30/min"),
+        "api_key": env.str("API_KEY_RATE", default="600/min"),
+        "customer_token": env.str("CUSTOMER_TOKEN_RATE", default="120/min"),
+        "anon_ip": env.str("ANON_IP_RATE", default="300/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "supportdesk API",
-    "DESCRIPTION": "Customer sessions, messages and the AI/human support lifecycle.",
+    "DESCRIPTION": (
+        "Customer sessions, messages and the AI/human support lifecycle.\n\n"
+        "**Authentication** (each operation lists what it accepts): a customer's session "
+        "token (`Authorization: Session <token>`, returned once by `POST /api/v1/sessions/`); "
+        "an integration's API key (`Authorization: Api-Key <key>`, scopes `read`, `write`, "
+        "`ops`); a signed-in staff user's login cookie.\n\n"
+        '**Errors** always have one shape: `{"error": {"code", "detail"}, '
+        '"request_id"}`; every response carries `X-Request-ID`. **Throttling**: 429 with '
+        "`Retry-After`, per API key, per customer token and per client IP.\n\n"
+        "**Real time**: the WebSocket protocol (frames, close codes, an example session) is "
+        "documented at [/api/docs/websocket/](/api/docs/websocket/)."
+    ),
     "VERSION": "1.0.0",
+    "EXTERNAL_DOCS": {"description": "WebSocket protocol", "url": "/api/docs/websocket/"},
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files, not a CDN.

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from chat import ops as chat_ops
@@ -64,6 +65,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file: the CSP forbids inline scripts.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The WebSocket protocol, linked from the schema's description (shown on /api/docs/).
+    path(
+        "api/docs/websocket/",
+        TemplateView.as_view(template_name="api/websocket.html"),
+        name="api-docs-websocket",
+    ),
 ]
 
 handler404 = "supportdesk.api.json_404"

@@ -212,3 +212,39 @@ def test_openapi_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert "/api/v1/sessions/{session_id}/messages/" in schema.json()["paths"]
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_wait_on_a_staff_message_returns_at_once_with_no_reply(client):
+    """The AI answers customers only: a staff or API-key message never waits for a reply."""
+    import time
+
+    session = SupportSessionFactory()
+    staff = APIClient()
+    staff.force_authenticate(StaffFactory())
+    started = time.monotonic()
+    response = staff.post(
+        f"/api/v1/sessions/{session.pk}/messages/?wait=5", {"content": "On it."}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["reply"] is None
+    assert time.monotonic() - started < 2
+
+
+def test_message_posted_with_an_api_key_is_an_agent_message_naming_the_key():
+    from apikeys.services import api_key_create
+    from chat.models import MessageRole
+
+    session = SupportSessionFactory()
+    key = api_key_create(name="Shop backend", scopes=["read", "write"]).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client.post(
+        f"/api/v1/sessions/{session.pk}/messages/", {"content": "Your parcel left."}, format="json"
+    )
+    assert response.status_code == 201
+    message = Message.objects.get(pk=response.json()["id"])
+    assert (message.role, message.author, message.metadata.get("api_key")) == (
+        MessageRole.AGENT,
+        None,
+        "Shop backend",
+    )

@@ -75,3 +75,17 @@ def test_closing_a_closed_session_is_harmless_and_escalating_it_conflicts(staff_
     response = staff_client.post(url(session, "escalate"), {}, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "session_closed"
+
+
+def test_lifecycle_action_with_an_api_key_has_no_actor_and_names_the_key():
+    from apikeys.services import api_key_create
+    from chat.models import Message
+
+    session = SupportSessionFactory()
+    key = api_key_create(name="Shop backend", scopes=["write"]).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client.post(url(session, "escalate"), {"reason": "vip"}, format="json")
+    assert response.status_code == 200, response.content
+    note = Message.objects.get(session=session, metadata__event="escalated")
+    assert (note.author, note.metadata["api_key"]) == (None, "Shop backend")

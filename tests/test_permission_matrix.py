@@ -1,0 +1,147 @@
+"""The permission matrix of docs/api.md, checked cell by cell against the real endpoints.
+
+The table in the doc is the source: each row is an endpoint, each column a kind of caller,
+each cell the expected status. ``REQUESTS`` below says how to call each row (body, the
+session's state); a row without one fails, so documenting an endpoint means testing it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from apikeys.services import api_key_create
+from sessions_app import services
+from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+OTHER_TOKEN = "another-customers-token"
+
+
+def read_matrix() -> tuple[list[str], dict[str, list[int]]]:
+    """Return the column names and {endpoint: [status per column]} of the doc's matrix."""
+    text = DOC.read_text()
+    section = text.split("## Permission matrix", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    matrix = {}
+    for line in rows[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        matrix[cells[0].strip("`")] = [int(cell) for cell in cells[1:]]
+    return header[1:], matrix
+
+
+COLUMNS, MATRIX = read_matrix()
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call one row: the body, and what must exist first."""
+
+    body: dict | None = None
+    closed: bool = False  # the session is closed first (rating needs it)
+    # Return the URL to call given the row's path and the target session (default: the
+    # session's id for "{id}"). Rows about other objects create them here.
+    url: Callable[[str, object], str] | None = None
+
+
+REQUESTS: dict[str, Call] = {
+    "POST /api/v1/sessions/": Call(body={"customer_name": "Casey"}),
+    "GET /api/v1/sessions/": Call(),
+    "GET /api/v1/sessions/{id}/": Call(),
+    "GET /api/v1/sessions/{id}/messages/": Call(),
+    "POST /api/v1/sessions/{id}/messages/": Call(body={"content": "Any news on my order?"}),
+    "POST /api/v1/sessions/{id}/escalate/": Call(body={"reason": "vip"}),
+    "POST /api/v1/sessions/{id}/assign/": Call(body={"assignee_id": "AGENT"}),
+    "POST /api/v1/sessions/{id}/close/": Call(),
+    "POST /api/v1/sessions/{id}/rate/": Call(body={"csat": 5}, closed=True),
+    "GET /api/v1/ops/websockets/": Call(),
+    "POST /api/v1/ops/websockets/cleanup/": Call(),
+    "POST /api/v1/ops/rate-limits/reset/": Call(body={}),
+}
+
+
+def client_for(column: str) -> APIClient:
+    """Return a client that calls as the caller the column names."""
+    client = APIClient()
+    if column == "anonymous":
+        pass
+    elif column == "customer (own)":
+        client.credentials(HTTP_AUTHORIZATION=f"Session {DEFAULT_TOKEN}")
+    elif column == "customer (other)":
+        client.credentials(HTTP_AUTHORIZATION=f"Session {OTHER_TOKEN}")
+    elif column.startswith("key "):
+        key = api_key_create(name=column, scopes=[column.removeprefix("key ")]).key
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    elif column == "staff":
+        client.force_login(StaffFactory())  # the real cookie path, not force_authenticate
+    elif column == "non-staff user":
+        client.force_login(UserFactory())
+    else:
+        raise AssertionError(f"unknown column {column!r} in docs/api.md")
+    return client
+
+
+def test_matrix_has_every_column_and_a_request_per_row():
+    assert COLUMNS == [
+        "anonymous",
+        "customer (own)",
+        "customer (other)",
+        "key read",
+        "key write",
+        "key ops",
+        "staff",
+        "non-staff user",
+    ]
+    assert set(MATRIX) == set(REQUESTS), "a documented endpoint needs a request here (or v.v.)"
+
+
+def test_every_api_endpoint_is_in_the_matrix(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        schema = Client().get("/api/schema/?format=json").json()
+    documented = {
+        f"{method.upper()} {re.sub(r'{[^}]+}', '{id}', path)}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    missing = sorted(documented - set(MATRIX))
+    assert not missing, f"add these endpoints to the permission matrix in docs/api.md: {missing}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint, column, expected",
+    [
+        pytest.param(endpoint, column, status, id=f"{endpoint} | {column}")
+        for endpoint, statuses in MATRIX.items()
+        for column, status in zip(COLUMNS, statuses, strict=True)
+    ],
+)
+def test_permission_cell(endpoint, column, expected):
+    from sessions_app.selectors import token_hash
+
+    session = SupportSessionFactory()
+    SupportSessionFactory(token_hash=token_hash(OTHER_TOKEN))
+    agent = StaffFactory()
+    call = REQUESTS[endpoint]
+    if call.closed:
+        services.session_close(session_id=session.pk)
+    method, path = endpoint.split(" ", 1)
+    url = call.url(path, session) if call.url else path.replace("{id}", str(session.pk))
+    body = call.body
+    if body and body.get("assignee_id") == "AGENT":
+        body = {**body, "assignee_id": agent.pk}
+    client = client_for(column)
+    response = getattr(client, method.lower())(url, body, format="json")
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        error = response.json()["error"]
+        assert re.fullmatch(r"[a-z_]+", error["code"]), error
