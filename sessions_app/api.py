@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import StaffOrApiKey
-from supportdesk.api import ApiError, Conflict, Pagination
+from supportdesk.api import ApiError, Conflict, PageQuerySerializer, Pagination, without_page
 from supportdesk.clientip import client_ip
 from supportdesk.throttling import RateThrottle
 
@@ -60,6 +61,25 @@ class SessionCreatedSerializer(serializers.Serializer):
     ws_url = serializers.CharField()
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class AssigneeFilterField(serializers.Field):
+    """A staff user's id, or ``none`` for sessions nobody is assigned to."""
+
+    default_error_messages = {"invalid": "must be a user id or 'none'."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip().lower() == "none":
+            return "none"
+        if isinstance(data, str) and data.strip().isascii() and data.strip().isdigit():
+            value = int(data)
+            if 0 < value < 2**63:
+                return value
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return str(value)
+
+
 class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
 
@@ -67,9 +87,32 @@ class SessionListApi(APIView):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
         customer_email = serializers.EmailField(required=False, allow_blank=True)
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
         handled_by = serializers.ChoiceField(choices=HandledBy.choices, required=False)
+        assignee = AssigneeFilterField(required=False)
+        created_after = serializers.DateTimeField(
+            required=False, help_text="ISO 8601; sessions created at or after it."
+        )
+        created_before = serializers.DateTimeField(
+            required=False, help_text="ISO 8601; sessions created before it."
+        )
+        search = serializers.CharField(
+            required=False,
+            max_length=selectors.SEARCH_MAX_CHARS,
+            help_text="Customer name or email, or words of the conversation.",
+        )
+        ordering = serializers.ChoiceField(
+            choices=selectors.SESSION_ORDERINGS, required=False, default="-last_activity_at"
+        )
+
+        def validate(self, attrs):
+            after, before = attrs.get("created_after"), attrs.get("created_before")
+            if after and before and after >= before:
+                raise serializers.ValidationError(
+                    {"created_before": "must be later than created_after."}
+                )
+            return attrs
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -80,7 +123,16 @@ class SessionListApi(APIView):
         throttles = super().get_throttles()  # per key / token / IP, as everywhere
         return [*throttles, SessionCreateThrottle()] if self.request.method == "POST" else throttles
 
-    @extend_schema(request=InputSerializer, responses={201: SessionCreatedSerializer}, auth=[])
+    @extend_schema(
+        summary="Open a session",
+        description=(
+            "Anyone may open a session (throttled per client IP). The customer `token` is "
+            "returned only here: send it as `Authorization: Session <token>` afterwards."
+        ),
+        request=InputSerializer,
+        responses={201: SessionCreatedSerializer},
+        auth=[],
+    )
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
@@ -98,11 +150,21 @@ class SessionListApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionSerializer(many=True))
+    @extend_schema(
+        summary="List sessions",
+        description=(
+            "Staff or an API key (`read`). Filters: `status`, `handled_by`, `assignee` (a user "
+            "id or `none`), `created_after`/`created_before` (ISO 8601), `search` (customer "
+            "name/email and message text, at most 100 characters), `ordering`. A bad value "
+            "is a 400 `invalid_field`. Paginated with `limit` (1–100) and `offset`."
+        ),
+        parameters=[FilterSerializer],
+        responses=SessionSerializer(many=True),
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = selectors.sessions_list(**filters.validated_data)
+        queryset = selectors.sessions_list(**without_page(filters.validated_data))
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SessionSerializer(page, many=True).data)
@@ -113,19 +175,34 @@ class SessionDetailApi(APIView):
 
     permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
 
-    @extend_schema(responses=SessionSerializer)
+    @extend_schema(
+        summary="Get a session",
+        description="Its customer (`Session` token), staff, or an API key (`read`).",
+        responses=SessionSerializer,
+    )
     def get(self, request, session_id: str):
         session = session_for_request(request, session_id)
         return Response(SessionSerializer(session).data)
 
 
 class SessionEscalateApi(APIView):
+    """POST: hand the session to the human queue."""
+
     permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Escalate a session",
+        description=(
+            "Staff or an API key (`write`): hand the session to the human queue (the AI stops "
+            "answering). Escalating an escalated session changes nothing; a closed one is 409 "
+            "`session_closed`."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
@@ -140,9 +217,19 @@ class SessionEscalateApi(APIView):
 
 
 class SessionCloseApi(APIView):
+    """POST: close the session."""
+
     permission_classes = [StaffOrApiKey]
 
-    @extend_schema(request=None, responses=SessionSerializer)
+    @extend_schema(
+        summary="Close a session",
+        description=(
+            "Staff or an API key (`write`). Closing a closed session changes nothing. The "
+            "customer is then asked for a 1–5 rating."
+        ),
+        request=None,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         service_call(services.session_close, session_id=session.pk, actor=request_actor(request))
@@ -150,12 +237,23 @@ class SessionCloseApi(APIView):
 
 
 class SessionAssignApi(APIView):
+    """POST: give the session to a staff user (or, with null, back to the AI)."""
+
     permission_classes = [StaffOrApiKey]
 
     class InputSerializer(serializers.Serializer):
         assignee_id = serializers.IntegerField(allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Assign a session",
+        description=(
+            "Staff or an API key (`write`): `assignee_id` is an active staff user's id (400 "
+            "`invalid_field` otherwise); `null` hands the session back to the AI, as "
+            "`/release/` does. A closed session is 409 `session_closed`."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
@@ -166,7 +264,11 @@ class SessionAssignApi(APIView):
                 services.session_release, session_id=session.pk, actor=request_actor(request)
             )
         else:
-            assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=assignee_id, is_staff=True, is_active=True)
+                .first()
+            )
             if assignee is None:
                 raise ApiError("invalid_field", "assignee_id: no such staff user.")
             service_call(
@@ -178,6 +280,49 @@ class SessionAssignApi(APIView):
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
+class SessionReleaseApi(APIView):
+    """POST: hand the session back to the AI assistant."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Release a session to the AI",
+        description=(
+            "Staff or an API key (`write`): the session becomes `open`, unassigned, and the AI "
+            "answers the customer again. Releasing an AI-handled open session changes nothing; "
+            "a closed one is 409 `session_closed`."
+        ),
+        request=None,
+        responses=SessionSerializer,
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        service_call(services.session_release, session_id=session.pk, actor=request_actor(request))
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionReopenApi(APIView):
+    """POST: reopen a closed session."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Reopen a closed session",
+        description=(
+            "Staff or an API key (`write`). A session a person was handling reopens as "
+            "`escalated`, still theirs (or in the queue if they can no longer sign in); one the "
+            "AI was handling reopens as `open` and the AI answers again. Reopening a session "
+            "that is not closed changes nothing."
+        ),
+        request=None,
+        responses=SessionSerializer,
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        service_call(services.session_reopen, session_id=session.pk, actor=request_actor(request))
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
 class SessionRateApi(APIView):
     """POST the customer's 1–5 rating once the session is closed."""
 
@@ -186,7 +331,15 @@ class SessionRateApi(APIView):
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
 
-    @extend_schema(request=InputSerializer, responses=SessionSerializer)
+    @extend_schema(
+        summary="Rate a closed session",
+        description=(
+            "The session's customer rates it from 1 to 5, once, after it is closed: 409 "
+            "`invalid_transition` before that, 409 `already_rated` a second time."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+    )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
         payload = self.InputSerializer(data=request.data or {})
