@@ -7,7 +7,7 @@ import logging
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +17,7 @@ from supportdesk.clientip import client_ip
 from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
-from .authentication import request_actor, session_for_request
+from .authentication import is_staff_request, request_actor, session_for_request
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
@@ -334,7 +334,8 @@ class SessionRateApi(APIView):
     @extend_schema(
         summary="Rate a closed session",
         description=(
-            "The session's customer rates it from 1 to 5, once, after it is closed: 409 "
+            "Only the session's customer (staff and API keys: 403) rates it from 1 to 5, once, "
+            "after it is closed: 409 "
             "`invalid_transition` before that, 409 `already_rated` a second time."
         ),
         request=InputSerializer,
@@ -342,6 +343,9 @@ class SessionRateApi(APIView):
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
+        if is_staff_request(request):
+            # The rating is the customer's verdict: staff or an integration must not skew CSAT.
+            raise exceptions.PermissionDenied("Only the session's customer rates it.")
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         service_call(
