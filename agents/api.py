@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -157,6 +157,7 @@ class ArticleDetailApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="ArticleUpdate")
     class UpdateSerializer(ArticleInputSerializer):
         examples = None  # examples have their own endpoint
 
@@ -202,6 +203,7 @@ class ArticleExampleListApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="ExampleCreateInput")
     class InputSerializer(serializers.Serializer):
         text = ExampleTextField(required=False, help_text="One question.")
         texts = serializers.ListField(

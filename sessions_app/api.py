@@ -6,7 +6,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -83,6 +83,7 @@ class AssigneeFilterField(serializers.Field):
 class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
 
+    @extend_schema_serializer(component_name="SessionCreateInput")
     class InputSerializer(serializers.Serializer):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
         customer_email = serializers.EmailField(required=False, allow_blank=True)
@@ -190,6 +191,7 @@ class SessionEscalateApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="SessionEscalateInput")
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
 
@@ -241,6 +243,7 @@ class SessionAssignApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="SessionAssignInput")
     class InputSerializer(serializers.Serializer):
         assignee_id = serializers.IntegerField(allow_null=True)
 
@@ -328,6 +331,7 @@ class SessionRateApi(APIView):
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema_serializer(component_name="SessionRateInput")
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
 
