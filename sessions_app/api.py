@@ -100,6 +100,7 @@ class SessionListApi(APIView):
         )
         search = serializers.CharField(
             required=False,
+            allow_blank=True,  # an empty search box filters nothing
             max_length=selectors.SEARCH_MAX_CHARS,
             help_text="Customer name or email, or words of the conversation.",
         )
