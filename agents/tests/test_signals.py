@@ -54,3 +54,21 @@ def test_each_committed_transaction_rebuilds(queued):
     Article.objects.create(slug="a", title="A", body="x")  # autocommit: one each
     Article.objects.create(slug="b", title="B", body="x")
     assert queued == [1, 1]
+
+
+def test_the_admin_publish_action_rebuilds_once(queued, client):
+    from tests.factories import UserFactory
+
+    articles = [
+        Article.objects.create(slug=f"a{n}", title=f"A{n}", body="x", is_published=False)
+        for n in range(3)
+    ]
+    queued.clear()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        "/admin/agents/article/",
+        {"action": "publish", "_selected_action": [a.pk for a in articles]},
+    )
+    assert response.status_code == 302
+    assert Article.objects.filter(is_published=True).count() == 3
+    assert queued == [1]
