@@ -1,6 +1,7 @@
 """Admin for the knowledge base: articles with their example questions, and index builds."""
 
 from django.contrib import admin
+from django.db import transaction
 
 from .models import Article, ArticleExample, KnowledgeIndexSnapshot
 
@@ -21,15 +22,19 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected articles")
     def publish(self, request, queryset):
-        for article in queryset:
-            article.is_published = True
-            article.save(update_fields=["is_published", "updated_at"])
+        self._set_published(queryset, True)
 
     @admin.action(description="Unpublish selected articles")
     def unpublish(self, request, queryset):
-        for article in queryset:
-            article.is_published = False
-            article.save(update_fields=["is_published", "updated_at"])
+        self._set_published(queryset, False)
+
+    @staticmethod
+    def _set_published(queryset, value: bool) -> None:
+        # One transaction: the index rebuilds once after commit, not once per article.
+        with transaction.atomic():
+            for article in queryset:
+                article.is_published = value
+                article.save(update_fields=["is_published", "updated_at"])
 
 
 @admin.register(KnowledgeIndexSnapshot)

@@ -29,8 +29,9 @@ class ImportResult:
     renamed_slugs: dict[str, str] = field(default_factory=dict)
 
 
-def _slug(raw: str) -> str:
-    """Keep a valid slug exactly (case matters: it is the article's public key)."""
+def article_slug(raw: str) -> str:
+    """Return the slug an article is stored under: a valid slug exactly (case matters: it is
+    the article's public key), anything else slugified. Shared by kb_import and the REST API."""
     try:
         validate_slug(raw)
         return raw
@@ -50,7 +51,7 @@ def kb_import(
     examples = [pair for path in examples_files for pair in read_examples(path)]
     with transaction.atomic(), index_updates_muted():
         for row in articles:
-            slug = _slug(row["slug"])
+            slug = article_slug(row["slug"])
             if slug != row["slug"]:
                 result.renamed_slugs[row["slug"]] = slug
             _, created = Article.objects.update_or_create(
@@ -63,7 +64,7 @@ def kb_import(
         known = set(ArticleExample.objects.values_list("article_id", "text"))
         new = []
         for text, slug in examples:
-            article_id = by_slug.get(slug) or by_slug.get(_slug(slug))
+            article_id = by_slug.get(slug) or by_slug.get(article_slug(slug))
             if article_id is None:
                 raise ImportFileError(f"example {text!r} names unknown article {slug!r}")
             if (article_id, text) not in known:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -25,7 +25,10 @@ from supportdesk.conf import app_setting
 from supportdesk.metrics import AGENT_REPLY_SECONDS, UNANSWERED_SWEPT
 
 from . import memory
+from .exceptions import SlugTaken
+from .models import Article, ArticleExample
 from .pipeline import reply_compose
+from .signals import index_rebuild_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +269,94 @@ def unanswered_sweep(*, now: datetime | None = None) -> SweepResult:
             max_requeues,
         )
     return SweepResult(requeued=requeued, failed=failed)
+
+
+# --- Knowledge base writes (REST API) ---------------------------------------------------------
+# Each change runs in one transaction and queues one index rebuild after commit, however many
+# rows it touches (signals.index_rebuild_schedule), exactly as an admin edit does.
+
+
+def _examples_new(article: Article, texts: list[str]) -> list[ArticleExample]:
+    """Return the example rows to add: stripped, without ones the article already has."""
+    known = set(article.examples.values_list("text", flat=True))
+    new = []
+    for raw in texts:
+        text = raw.strip()
+        if text and text not in known:
+            known.add(text)
+            new.append(ArticleExample(article=article, text=text))
+    return new
+
+
+@transaction.atomic
+def article_create(
+    *,
+    slug: str,
+    title: str,
+    body: str,
+    tags: list[str] | None = None,
+    is_published: bool = True,
+    examples: list[str] | None = None,
+) -> Article:
+    """Create an article (and its example questions); the index rebuilds after commit."""
+    if Article.objects.filter(slug=slug).exists():
+        raise SlugTaken()
+    try:
+        # A savepoint: a concurrent create of the same slug loses here, not at commit.
+        with transaction.atomic():
+            article = Article.objects.create(
+                slug=slug, title=title, body=body, tags=tags or [], is_published=is_published
+            )
+    except IntegrityError:
+        raise SlugTaken() from None
+    ArticleExample.objects.bulk_create(_examples_new(article, examples or []))
+    index_rebuild_schedule()
+    logger.info("Article %s created", article.slug)
+    return article
+
+
+@transaction.atomic
+def article_update(*, article: Article, **fields) -> Article:
+    """Change an article's slug, title, body, tags or is_published; the index rebuilds."""
+    allowed = {"slug", "title", "body", "tags", "is_published"}
+    changes = {name: value for name, value in fields.items() if name in allowed}
+    if not changes:
+        return article
+    slug = changes.get("slug")
+    if slug and Article.objects.filter(slug=slug).exclude(pk=article.pk).exists():
+        raise SlugTaken()
+    for name, value in changes.items():
+        setattr(article, name, value)
+    try:
+        with transaction.atomic():
+            article.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError:
+        raise SlugTaken() from None
+    return article
+
+
+@transaction.atomic
+def article_delete(*, article: Article) -> None:
+    """Delete an article with its example questions; the index rebuilds once."""
+    logger.info("Article %s deleted", article.slug)
+    article.delete()
+
+
+@transaction.atomic
+def article_examples_add(*, article: Article, texts: list[str]) -> list[ArticleExample]:
+    """Add example questions (one or many: one rebuild); return the ones actually added."""
+    # The article's row lock serialises concurrent adds, so the duplicate check holds.
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    new = ArticleExample.objects.bulk_create(_examples_new(article, texts))
+    if new:
+        # bulk_create sends no signals: touch the article (the index fingerprint follows its
+        # updated_at) and queue the rebuild here, as signals.example_changed would.
+        Article.objects.filter(pk=article.pk).update(updated_at=timezone.now())
+        index_rebuild_schedule()
+    return new
+
+
+@transaction.atomic
+def article_example_delete(*, example: ArticleExample) -> None:
+    """Delete one example question; the index rebuilds."""
+    example.delete()

@@ -25,12 +25,27 @@ def index_updates_muted():
         _muted.value = False
 
 
+def _rebuild_after_commit() -> None:
+    from .tasks import kb_rebuild_index
+
+    kb_rebuild_index.delay()
+
+
+def index_rebuild_schedule() -> None:
+    """Queue one index rebuild after the current transaction commits (once, however many
+    changes the transaction makes: an article saved with ten examples is one rebuild)."""
+    pending = transaction.get_connection().run_on_commit
+    # Entries are (savepoint ids, callback, robust); a rolled-back savepoint drops its own,
+    # so a rebuild is never forgotten by this check.
+    if any(entry[1] is _rebuild_after_commit for entry in pending):
+        return
+    transaction.on_commit(_rebuild_after_commit)
+
+
 def _schedule_rebuild() -> None:
     if getattr(_muted, "value", False):
         return
-    from .tasks import kb_rebuild_index
-
-    transaction.on_commit(kb_rebuild_index.delay)
+    index_rebuild_schedule()
 
 
 @receiver([post_save, post_delete], sender=Article)

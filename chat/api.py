@@ -9,6 +9,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apikeys.permissions import StaffOrApiKey
 from sessions_app.authentication import (
     is_staff_request,
     request_actor,
@@ -23,7 +24,12 @@ from supportdesk.conf import app_setting
 from . import selectors, services
 from .exceptions import MessageRejected
 from .models import Message, MessageRole
-from .serializers import MessageCreateSerializer, MessageSerializer, message_payload
+from .serializers import (
+    MessageCreateSerializer,
+    MessageSerializer,
+    StaffMessageSerializer,
+    message_payload,
+)
 
 
 class MessageQuerySerializer(serializers.Serializer):
@@ -109,12 +115,14 @@ class MessageListApi(APIView):
     @extend_schema(
         summary="Post a message",
         description=(
-            "A customer token posts a `customer` message (the AI answers it); staff and API "
-            "keys post an `agent` message (an API key's has no author; the key's name is "
-            "recorded). A repeated `client_msg_id` stores nothing and answers 200 with the "
-            "stored message. `?wait=N` (customer messages) also waits up to N seconds for "
-            "the AI's reply and returns it as `reply` (null if none came in time). Content "
-            "over `CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`; a closed session is a 409."
+            "With the session's token: a customer message (`?wait=N`, at most 30 s, also "
+            "waits for the AI's reply and returns it as `reply`). Staff or an API key "
+            "(`write`): an agent reply. A staff user replying to a session no agent holds "
+            "takes it over (the AI stops); an API key replies to it as it is; when another "
+            "agent holds the session it is 409 `not_assigned`. A closed session is 409 "
+            "`session_closed`. A re-sent `client_msg_id` returns the stored message (200). "
+            "An API key's message has no author; the key's name is recorded. Content over "
+            "`CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`."
         ),
         request=MessageCreateSerializer,
         parameters=[
@@ -154,21 +162,26 @@ class MessageListApi(APIView):
         payload.is_valid(raise_exception=True)
         staff = is_staff_request(request)
         key_name = request_api_key_name(request)
+        fields = {
+            "session_id": session.pk,
+            "content": payload.validated_data["content"],
+            "client_msg_id": payload.validated_data.get("client_msg_id"),
+        }
         try:
-            result = services.message_create(
-                session_id=session.pk,
-                role=MessageRole.AGENT if staff else MessageRole.CUSTOMER,
-                content=payload.validated_data["content"],
-                client_msg_id=payload.validated_data.get("client_msg_id"),
-                # An API key's message is an agent message with no author; the key's name
-                # goes in the metadata so the console can say who sent it.
-                author=request_actor(request) if staff else None,
-                metadata={"api_key": key_name} if key_name else None,
-            )
+            if staff:
+                # An API key's reply has no author; the key's name goes in the metadata so the
+                # console can say who sent it.
+                result = services.staff_reply_send(
+                    user=request_actor(request),
+                    metadata={"api_key": key_name} if key_name else None,
+                    **fields,
+                )
+            else:
+                result = services.message_create(role=MessageRole.CUSTOMER, **fields)
         except MessageRejected as error:
             status_code = 413 if error.code == "too_long" else 400
             raise ApiError(error.code, error.detail, status_code) from None
-        except SessionClosed as error:
+        except (SessionClosed, services.NotAssigned) as error:
             raise Conflict(error.code, error.detail) from None
         body = message_payload(result.message)
         wait = min(query.validated_data["wait"], float(app_setting("API_WAIT_MAX_SECONDS")))
@@ -180,3 +193,42 @@ class MessageListApi(APIView):
             reply = _wait_for_reply(result.message, wait)
             body["reply"] = message_payload(reply) if reply else None
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class NoteCreateApi(APIView):
+    """POST an internal note on a session (staff and API keys; customers never see notes)."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Add an internal note",
+        description=(
+            "Staff or an API key (`write`): a note only agents see, in the console's timeline. "
+            "Allowed on closed sessions too. A re-sent `client_msg_id` returns the stored note "
+            "(200) and creates nothing."
+        ),
+        request=MessageCreateSerializer,
+        responses={201: StaffMessageSerializer},
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        if not isinstance(request.data, dict):
+            raise ApiError("invalid_field", "The body must be a JSON object.")
+        payload = MessageCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        key_name = request_api_key_name(request)
+        try:
+            result = services.note_add(
+                session_id=session.pk,
+                user=request_actor(request),
+                content=payload.validated_data["content"],
+                client_msg_id=payload.validated_data.get("client_msg_id"),
+                metadata={"api_key": key_name} if key_name else None,
+            )
+        except MessageRejected as error:
+            status_code = 413 if error.code == "too_long" else 400
+            raise ApiError(error.code, error.detail, status_code) from None
+        return Response(
+            message_payload(result.message, for_staff=True),
+            status=status.HTTP_201_CREATED if result.created else 200,
+        )

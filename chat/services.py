@@ -212,8 +212,62 @@ def agent_message_send(
     )
 
 
+def staff_reply_send(
+    *,
+    session_id: uuid.UUID | str,
+    user,
+    content: str,
+    client_msg_id: str | None = None,
+    metadata: dict | None = None,
+) -> MessageResult:
+    """Store a reply sent through the REST API by a staff ``user``, or an API key (None).
+
+    The console's rule, made one call: a staff user replying to a session no agent holds takes
+    it over first (the AI stops), in the same transaction as the reply. An API key has no
+    person to assign, so it replies to an unassigned session as it is. Either gets NotAssigned
+    when another agent holds the session. A re-sent ``client_msg_id`` returns the stored reply.
+    """
+    # Imported here, not at the top: sessions_app's services import chat's lazily too.
+    from sessions_app.services import session_take_over
+
+    with transaction.atomic():
+        try:
+            session = SupportSession.objects.select_for_update().get(pk=session_id)
+        except SupportSession.DoesNotExist:
+            raise SessionNotFound() from None
+        if client_msg_id is not None:
+            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
+            if existing is not None:
+                return MessageResult(existing, created=False)
+        if (
+            user is not None
+            and session.assignee_id is None
+            and session.status != SessionStatus.CLOSED
+        ):
+            session_take_over(session_id=session.pk, user=user)
+
+        def holder_only(session: SupportSession) -> None:
+            if session.assignee_id is not None and session.assignee_id != getattr(user, "pk", None):
+                raise NotAssigned()
+
+        return message_create(
+            session_id=session.pk,
+            role=MessageRole.AGENT,
+            content=content,
+            client_msg_id=client_msg_id,
+            author=user,
+            metadata=metadata,
+            authorize=holder_only,
+        )
+
+
 def note_add(
-    *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
+    *,
+    session_id: uuid.UUID | str,
+    user,
+    content: str,
+    client_msg_id: str | None = None,
+    metadata: dict | None = None,
 ) -> MessageResult:
     """Store a private note on the session: agents see it, the customer never does."""
     return message_create(
@@ -223,7 +277,7 @@ def note_add(
         client_msg_id=client_msg_id,
         author=user,
         internal=True,
-        metadata={"event": "note"},
+        metadata={**(metadata or {}), "event": "note"},
     )
 
 

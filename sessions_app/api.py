@@ -5,18 +5,29 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import permissions, serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import StaffOrApiKey
-from supportdesk.api import ApiError, Conflict, Pagination
+from supportdesk.api import ApiError, Conflict, PageQuerySerializer, Pagination, without_page
 from supportdesk.clientip import client_ip
 from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
-from .authentication import request_actor, request_api_key_name, session_for_request
+from .authentication import (
+    is_staff_request,
+    request_actor,
+    request_api_key_name,
+    session_for_request,
+)
 from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
@@ -81,18 +92,62 @@ SESSION_EXAMPLE = {
 }
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class AssigneeFilterField(serializers.Field):
+    """A staff user's id, or ``none`` for sessions nobody is assigned to."""
+
+    default_error_messages = {"invalid": "must be a user id or 'none'."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip().lower() == "none":
+            return "none"
+        if isinstance(data, str) and data.strip().isascii() and data.strip().isdigit():
+            value = int(data)
+            if 0 < value < 2**63:
+                return value
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return str(value)
+
+
 class SessionListApi(APIView):
     """POST: open a session (anyone, throttled). GET: list sessions (staff)."""
 
     pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
 
+    @extend_schema_serializer(component_name="SessionCreateInput")
     class InputSerializer(serializers.Serializer):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
         customer_email = serializers.EmailField(required=False, allow_blank=True)
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
         handled_by = serializers.ChoiceField(choices=HandledBy.choices, required=False)
+        assignee = AssigneeFilterField(required=False)
+        created_after = serializers.DateTimeField(
+            required=False, help_text="ISO 8601; sessions created at or after it."
+        )
+        created_before = serializers.DateTimeField(
+            required=False, help_text="ISO 8601; sessions created before it."
+        )
+        search = serializers.CharField(
+            required=False,
+            allow_blank=True,  # an empty search box filters nothing
+            max_length=selectors.SEARCH_MAX_CHARS,
+            help_text="Customer name or email, or words of the conversation.",
+        )
+        ordering = serializers.ChoiceField(
+            choices=selectors.SESSION_ORDERINGS, required=False, default="-last_activity_at"
+        )
+
+        def validate(self, attrs):
+            after, before = attrs.get("created_after"), attrs.get("created_before")
+            if after and before and after >= before:
+                raise serializers.ValidationError(
+                    {"created_before": "must be later than created_after."}
+                )
+            return attrs
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -153,7 +208,12 @@ class SessionListApi(APIView):
 
     @extend_schema(
         summary="List sessions",
-        description="Sessions, newest activity first, optionally filtered; paginated.",
+        description=(
+            "Staff or an API key (`read`). Filters: `status`, `handled_by`, `assignee` (a user "
+            "id or `none`), `created_after`/`created_before` (ISO 8601), `search` (customer "
+            "name/email and message text, at most 100 characters), `ordering`. A bad value "
+            "is a 400 `invalid_field`. Paginated with `limit` (1–100) and `offset`."
+        ),
         parameters=[FilterSerializer],
         responses=SessionSerializer(many=True),
         examples=[
@@ -167,7 +227,7 @@ class SessionListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = selectors.sessions_list(**filters.validated_data)
+        queryset = selectors.sessions_list(**without_page(filters.validated_data))
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SessionSerializer(page, many=True).data)
@@ -197,6 +257,7 @@ class SessionEscalateApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="SessionEscalateInput")
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, default="staff_request")
 
@@ -245,6 +306,7 @@ class SessionAssignApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
+    @extend_schema_serializer(component_name="SessionAssignInput")
     class InputSerializer(serializers.Serializer):
         assignee_id = serializers.IntegerField(
             allow_null=True,
@@ -254,9 +316,9 @@ class SessionAssignApi(APIView):
     @extend_schema(
         summary="Assign a session",
         description=(
-            "Give the conversation to a staff user (a human handles it from now on), or, "
-            "with `assignee_id: null`, release it to the AI assistant. An id that is not a "
-            "staff user's is a 400 `invalid_field`; a closed session is a 409."
+            "Staff or an API key (`write`): `assignee_id` is an active staff user's id (400 "
+            "`invalid_field` otherwise); `null` hands the session back to the AI, as "
+            "`/release/` does. A closed session is 409 `session_closed`."
         ),
         request=InputSerializer,
         responses=SessionSerializer,
@@ -273,7 +335,11 @@ class SessionAssignApi(APIView):
         if assignee_id is None:
             service_call(services.session_release, session_id=session.pk, **actor_kwargs(request))
         else:
-            assignee = get_user_model().objects.filter(pk=assignee_id, is_staff=True).first()
+            assignee = (
+                get_user_model()
+                .objects.filter(pk=assignee_id, is_staff=True, is_active=True)
+                .first()
+            )
             if assignee is None:
                 raise ApiError("invalid_field", "assignee_id: no such staff user.")
             service_call(
@@ -285,19 +351,64 @@ class SessionAssignApi(APIView):
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
+class SessionReleaseApi(APIView):
+    """POST: hand the session back to the AI assistant."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Release a session to the AI",
+        description=(
+            "Staff or an API key (`write`): the session becomes `open`, unassigned, and the AI "
+            "answers the customer again. Releasing an AI-handled open session changes nothing; "
+            "a closed one is 409 `session_closed`."
+        ),
+        request=None,
+        responses=SessionSerializer,
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        service_call(services.session_release, session_id=session.pk, actor=request_actor(request))
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionReopenApi(APIView):
+    """POST: reopen a closed session."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="Reopen a closed session",
+        description=(
+            "Staff or an API key (`write`). A session a person was handling reopens as "
+            "`escalated`, still theirs (or in the queue if they can no longer sign in); one the "
+            "AI was handling reopens as `open` and the AI answers again. Reopening a session "
+            "that is not closed changes nothing."
+        ),
+        request=None,
+        responses=SessionSerializer,
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        service_call(services.session_reopen, session_id=session.pk, actor=request_actor(request))
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
 class SessionRateApi(APIView):
     """POST the customer's 1–5 rating once the session is closed."""
 
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema_serializer(component_name="SessionRateInput")
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
 
     @extend_schema(
-        summary="Rate a session",
+        summary="Rate a closed session",
         description=(
-            "The customer's 1–5 rating, once, after the session is closed (an open session or "
-            "a second rating is a 409)."
+            "Only the session's customer (staff and API keys: 403) rates it from 1 to 5, once, "
+            "after it is closed: 409 "
+            "`invalid_transition` before that, 409 `already_rated` a second time."
         ),
         request=InputSerializer,
         responses=SessionSerializer,
@@ -305,6 +416,9 @@ class SessionRateApi(APIView):
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
+        if is_staff_request(request):
+            # The rating is the customer's verdict: staff or an integration must not skew CSAT.
+            raise exceptions.PermissionDenied("Only the session's customer rates it.")
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         service_call(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid
 from .models import SupportSession
@@ -52,11 +54,68 @@ def session_for_customer(*, session_id: object, token: str | None) -> SupportSes
     return session
 
 
-def sessions_list(*, status: str | None = None, handled_by: str | None = None) -> QuerySet:
-    """Return sessions, most recently active first, optionally filtered."""
+# The longest search text accepted: a search is a few words, never a paragraph.
+SEARCH_MAX_CHARS = 100
+# The orderings the list offers (the default first); each is served by an index.
+SESSION_ORDERINGS = ("-last_activity_at", "last_activity_at", "-created_at", "created_at")
+# The text-search configuration the message index (chat migration 0003) is built with.
+SEARCH_CONFIG = "simple"
+
+
+def _message_model():
+    # chat's Message, reached through the relation: sessions_app never imports chat.
+    return SupportSession._meta.get_field("messages").related_model
+
+
+def _search_q(text: str) -> Q:
+    """Return a condition matching the customer's name or email, or any message's text."""
+    message = _message_model()
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        # Full-text on PostgreSQL, served by the GIN index on this very expression.
+        matches = message.objects.annotate(
+            document=SearchVector("content", config=SEARCH_CONFIG)
+        ).filter(
+            document=SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch"),
+            session=OuterRef("pk"),
+        )
+    else:
+        matches = message.objects.filter(session=OuterRef("pk"), content__icontains=text)
+    return Q(customer_name__icontains=text) | Q(customer_email__icontains=text) | Exists(matches)
+
+
+def sessions_list(
+    *,
+    status: str | None = None,
+    handled_by: str | None = None,
+    assignee: int | str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    search: str | None = None,
+    ordering: str = SESSION_ORDERINGS[0],
+) -> QuerySet:
+    """Return sessions, filtered, most recently active first unless ``ordering`` says otherwise.
+
+    ``assignee`` is a user id or ``"none"`` (unassigned); ``search`` matches the customer's
+    name or email and the text of the session's messages (at most SEARCH_MAX_CHARS).
+    """
+    if ordering not in SESSION_ORDERINGS:
+        raise ValueError(f"unknown ordering {ordering!r}")
     queryset = SupportSession.objects.select_related("assignee")
     if status:
         queryset = queryset.filter(status=status)
     if handled_by:
         queryset = queryset.filter(handled_by=handled_by)
-    return queryset.order_by("-last_activity_at")
+    if assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee is not None:
+        queryset = queryset.filter(assignee_id=assignee)
+    if created_after is not None:
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before is not None:
+        queryset = queryset.filter(created_at__lt=created_before)
+    if search:
+        queryset = queryset.filter(_search_q(search[:SEARCH_MAX_CHARS]))
+    # pk breaks ties, so a page boundary never repeats or skips a session.
+    return queryset.order_by(ordering, "-pk" if ordering.startswith("-") else "pk")

@@ -259,6 +259,34 @@ def session_close(
 
 
 @transaction.atomic
+def session_reopen(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
+    """Reopen a closed session; reopening one that is not closed is a no-op.
+
+    The rule: a session a person was handling goes back to them as ``escalated`` (to the
+    queue, unassigned, if they can no longer sign in); one the AI was handling goes back to
+    ``open`` and the AI answers again. A rating already given stays.
+    """
+    session = _locked(session_id)
+    if session.status != SessionStatus.CLOSED:
+        return session
+    session.closed_at = None
+    if session.handled_by == HandledBy.HUMAN:
+        session.status = SessionStatus.ESCALATED
+        session.escalated_at = timezone.now()
+        assignee = session.assignee
+        if assignee is None or not (assignee.is_active and assignee.is_staff):
+            session.assignee = None
+            session.handled_by = HandledBy.AI  # escalated + ai: waiting in the human queue
+    else:
+        session.status = SessionStatus.OPEN
+    session.save(update_fields=["status", "closed_at", "escalated_at", "assignee", "handled_by"])
+    _timeline(session, "This conversation has been reopened.", event="reopened", actor=actor)
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    logger.info("Session %s reopened as %s", session.pk, session.status)
+    return session
+
+
+@transaction.atomic
 def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
     """Store the customer's 1–5 rating of a closed session."""
     if not isinstance(csat, int) or isinstance(csat, bool) or not 1 <= csat <= 5:

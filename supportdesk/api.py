@@ -9,7 +9,7 @@ import sys
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
@@ -21,6 +21,18 @@ class Pagination(LimitOffsetPagination):
 
     default_limit = 50
     max_limit = 100
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """``limit`` and ``offset`` validated: a bad value is a 400, not a silent default page."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=Pagination.max_limit, required=False)
+    offset = serializers.IntegerField(min_value=0, required=False)
+
+
+def without_page(data: dict) -> dict:
+    """Return validated query data without ``limit``/``offset`` (the paginator reads those)."""
+    return {key: value for key, value in data.items() if key not in ("limit", "offset")}
 
 
 class JSONParser(parsers.JSONParser):

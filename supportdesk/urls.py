@@ -6,8 +6,10 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from agents import api as kb_api
+from chat import api_canned
 from chat import ops as chat_ops
-from chat.api import MessageListApi
+from chat.api import MessageListApi, NoteCreateApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from sessions_app import api as session_api
 
@@ -37,6 +39,43 @@ api_v1 = [
     ),
     path(
         "sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(), name="session-rate"
+    ),
+    path(
+        "sessions/<str:session_id>/release/",
+        session_api.SessionReleaseApi.as_view(),
+        name="session-release",
+    ),
+    path(
+        "sessions/<str:session_id>/reopen/",
+        session_api.SessionReopenApi.as_view(),
+        name="session-reopen",
+    ),
+    path("sessions/<str:session_id>/notes/", NoteCreateApi.as_view(), name="session-notes"),
+    path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
+    path(
+        "kb/articles/<int:article_id>/",
+        kb_api.ArticleDetailApi.as_view(),
+        name="kb-article-detail",
+    ),
+    path(
+        "kb/articles/<int:article_id>/examples/",
+        kb_api.ArticleExampleListApi.as_view(),
+        name="kb-example-list",
+    ),
+    path(
+        "kb/articles/<int:article_id>/examples/<int:example_id>/",
+        kb_api.ArticleExampleDetailApi.as_view(),
+        name="kb-example-detail",
+    ),
+    path(
+        "canned-responses/",
+        api_canned.CannedResponseListApi.as_view(),
+        name="canned-response-list",
+    ),
+    path(
+        "canned-responses/<int:canned_id>/",
+        api_canned.CannedResponseDetailApi.as_view(),
+        name="canned-response-detail",
     ),
     path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
     path(

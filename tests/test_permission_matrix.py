@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from agents.models import Article, ArticleExample
+from agents.signals import index_updates_muted
 from apikeys.services import api_key_create
+from chat.models import CannedResponse
 from sessions_app import services
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
 
@@ -50,6 +53,20 @@ class Call:
     url: Callable[[str, object], str] | None = None
 
 
+def _with_article(path: str, session) -> str:
+    """Create an article with one example; fill the path's ids (article, then example)."""
+    with index_updates_muted():
+        article = Article.objects.create(slug="refunds", title="Refunds", body="Five days.")
+        example = ArticleExample.objects.create(article=article, text="refund?")
+    first, _, after = path.partition("{id}")
+    return first + str(article.pk) + after.replace("{id}", str(example.pk))
+
+
+def _with_canned(path: str, session) -> str:
+    canned = CannedResponse.objects.create(shortcut="hi", title="Hi", body="Hi!")
+    return path.replace("{id}", str(canned.pk))
+
+
 REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/": Call(body={"customer_name": "Casey"}),
     "GET /api/v1/sessions/": Call(),
@@ -60,6 +77,22 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/{id}/assign/": Call(body={"assignee_id": "AGENT"}),
     "POST /api/v1/sessions/{id}/close/": Call(),
     "POST /api/v1/sessions/{id}/rate/": Call(body={"csat": 5}, closed=True),
+    "POST /api/v1/sessions/{id}/notes/": Call(body={"content": "internal"}),
+    "POST /api/v1/sessions/{id}/release/": Call(),
+    "POST /api/v1/sessions/{id}/reopen/": Call(closed=True),
+    "GET /api/v1/kb/articles/": Call(),
+    "POST /api/v1/kb/articles/": Call(body={"title": "New", "body": "B"}),
+    "GET /api/v1/kb/articles/{id}/": Call(url=_with_article),
+    "PATCH /api/v1/kb/articles/{id}/": Call(body={"title": "Renamed"}, url=_with_article),
+    "DELETE /api/v1/kb/articles/{id}/": Call(url=_with_article),
+    "GET /api/v1/kb/articles/{id}/examples/": Call(url=_with_article),
+    "POST /api/v1/kb/articles/{id}/examples/": Call(body={"text": "new?"}, url=_with_article),
+    "DELETE /api/v1/kb/articles/{id}/examples/{id}/": Call(url=_with_article),
+    "GET /api/v1/canned-responses/": Call(),
+    "POST /api/v1/canned-responses/": Call(body={"shortcut": "new", "title": "T", "body": "B"}),
+    "GET /api/v1/canned-responses/{id}/": Call(url=_with_canned),
+    "PATCH /api/v1/canned-responses/{id}/": Call(body={"title": "T2"}, url=_with_canned),
+    "DELETE /api/v1/canned-responses/{id}/": Call(url=_with_canned),
     "GET /api/v1/ops/websockets/": Call(),
     "POST /api/v1/ops/websockets/cleanup/": Call(),
     "POST /api/v1/ops/rate-limits/reset/": Call(body={}),
