@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from apikeys.services import api_key_create
 from tests.factories import DEFAULT_TOKEN, StaffFactory, UserFactory
 
+
 def api_client(kind: str = "staff", *, user=None) -> APIClient:
     """Return an APIClient authenticated as ``kind``: anonymous, customer, user, staff,
     key_read, key_write (read and write scopes) or key_ops."""
