@@ -20,12 +20,14 @@ from django.utils import timezone
 
 from sessions_app.exceptions import SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from sessions_app.signals import send_after_commit
 from supportdesk import realtime
 from supportdesk.conf import app_setting
 
 from .exceptions import MessageRejected, MessageTooLong
 from .models import Connection, Message, MessageRole
 from .serializers import message_payload
+from .signals import message_created
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,9 @@ def message_create(
             and session.handled_by == HandledBy.AI
         )
         transaction.on_commit(lambda: message_broadcast(message=message))
+        send_after_commit(
+            message_created, message_id=message.id, session_id=session.pk, internal=internal
+        )
         if answer_with_ai:
             transaction.on_commit(lambda: _reply_schedule(message.id))
     return MessageResult(message, created=True)

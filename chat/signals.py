@@ -1,4 +1,7 @@
-"""Close a user's agent-console sockets when they log out or lose staff rights (4003)."""
+"""Close a user's agent-console sockets when they log out or lose staff rights (4003).
+
+Also defines ``message_created``, the domain event higher apps (webhooks) listen to.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,15 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from supportdesk import realtime
 
 logger = logging.getLogger(__name__)
+
+# Sent after the transaction that stored a message commits, with ``message_id``,
+# ``session_id`` and ``internal`` (a staff-only note); sessions_app.signals.send_after_commit.
+message_created = Signal()
 
 
 def agent_sockets_revoke(*, user_id: int, reason: str, session_key: str | None = None) -> None:

@@ -26,6 +26,14 @@ from .exceptions import (
 from .models import HandledBy, SessionStatus, SupportSession
 from .selectors import token_hash
 from .serializers import session_payload, user_display_name
+from .signals import (
+    csat_submitted,
+    send_after_commit,
+    session_assigned,
+    session_closed,
+    session_created,
+    session_escalated,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +56,7 @@ def session_open(
         metadata=metadata or {},
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_created, session_id=session.pk)
     logger.info("Session %s opened", session.pk)
     return OpenedSession(session=session, token=token)
 
@@ -102,6 +111,7 @@ def session_escalate(*, session_id: uuid.UUID | str, reason: str, actor=None) ->
             {"type": "session.escalated", "session_id": str(session.pk), "reason": reason},
         )
     )
+    send_after_commit(session_escalated, session_id=session.pk)
     logger.info("Session %s escalated: %s", session.pk, reason)
     return session
 
@@ -128,6 +138,7 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
         actor=user,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_assigned, session_id=session.pk)
     return session
 
 
@@ -151,6 +162,7 @@ def session_assign(*, session_id: uuid.UUID | str, assignee, actor=None) -> Supp
         actor=actor,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_assigned, session_id=session.pk)
     return session
 
 
@@ -188,6 +200,7 @@ def session_close(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
         actor=actor,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_closed, session_id=session.pk)
     return session
 
 
@@ -206,4 +219,5 @@ def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
     session.csat = csat
     session.save(update_fields=["csat"])
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(csat_submitted, session_id=session.pk, csat=csat)
     return session

@@ -1,0 +1,32 @@
+"""Domain events of the session lifecycle, sent after commit so higher apps (webhooks) react."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# Each is sent with ``session_id`` (and ``csat`` for csat_submitted) once the transaction that
+# made the change has committed: a rolled-back change sends nothing.
+session_created = Signal()
+session_escalated = Signal()
+session_assigned = Signal()
+session_closed = Signal()
+csat_submitted = Signal()
+
+
+def send_after_commit(signal: Signal, **kwargs) -> None:
+    """Send ``signal`` once the current transaction commits; a failing receiver is only logged.
+
+    A receiver's error must never fail (or undo) the change that was already committed.
+    """
+
+    def send() -> None:
+        for receiver, result in signal.send_robust(sender=None, **kwargs):
+            if isinstance(result, Exception):
+                logger.warning("Receiver %r of a domain event failed: %r", receiver, result)
+
+    transaction.on_commit(send)
