@@ -34,6 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": (),
     "METRICS_TOKEN": "",  # empty: no bearer token accepted at /metrics
     "METRICS_ALLOWED_IPS": (),  # peer addresses/networks that may scrape /metrics unauthenticated
+    # Webhooks (webhooks/): retry delays in seconds, ± jitter, timeout, auto-disable, SSRF guard.
+    "WEBHOOK_RETRY_SCHEDULE": (10, 60, 300, 900, 1800, 3600),
+    "WEBHOOK_RETRY_JITTER": 0.1,
+    "WEBHOOK_TIMEOUT": 10.0,
+    "WEBHOOK_DISABLE_AFTER": 5,
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
 }
 
 
