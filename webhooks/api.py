@@ -13,11 +13,11 @@ from supportdesk.api import ApiError, Conflict, Pagination
 from . import selectors, services
 from .models import WebhookDelivery, WebhookEndpoint
 from .serializers import (
-    DeliveryFilterSerializer,
-    DeliverySerializer,
-    EndpointCreatedSerializer,
-    EndpointInputSerializer,
-    EndpointSerializer,
+    WebhookDeliveryFilterSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointInputSerializer,
+    WebhookEndpointSerializer,
 )
 
 TAGS = ["webhooks"]
@@ -36,34 +36,35 @@ class WebhookListApi(APIView):
     """GET: list webhook endpoints. POST: create one (its secret is returned once)."""
 
     permission_classes = [StaffOrApiKey]
+    pagination_class = Pagination  # also tells drf-spectacular the list is paginated
 
     @extend_schema(
         tags=TAGS,
         summary="List webhook endpoints",
         description="Every endpoint, newest first, with its failure counters and, when "
         "disabled, why. Secrets are never listed.",
-        responses=EndpointSerializer(many=True),
+        responses=WebhookEndpointSerializer(many=True),
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.endpoints_list(), request, view=self)
-        return paginator.get_paginated_response(EndpointSerializer(page, many=True).data)
+        return paginator.get_paginated_response(WebhookEndpointSerializer(page, many=True).data)
 
     @extend_schema(
         tags=TAGS,
         summary="Create a webhook endpoint",
         description="Subscribes a public http(s) URL to event types. The response carries "
         "`secret`, used to verify `X-Supportdesk-Signature`; it is returned only here.",
-        request=EndpointInputSerializer,
-        responses={201: EndpointCreatedSerializer},
+        request=WebhookEndpointInputSerializer,
+        responses={201: WebhookEndpointCreatedSerializer},
     )
     def post(self, request):
-        payload = EndpointInputSerializer(
+        payload = WebhookEndpointInputSerializer(
             data=request.data if isinstance(request.data, dict) else {}
         )
         payload.is_valid(raise_exception=True)
         created = services.endpoint_create(**payload.validated_data)
-        data = EndpointCreatedSerializer(created.endpoint).data
+        data = WebhookEndpointCreatedSerializer(created.endpoint).data
         data["secret"] = created.secret
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -73,25 +74,25 @@ class WebhookDetailApi(APIView):
 
     permission_classes = [StaffOrApiKey]
 
-    @extend_schema(tags=TAGS, summary="Get a webhook endpoint", responses=EndpointSerializer)
+    @extend_schema(tags=TAGS, summary="Get a webhook endpoint", responses=WebhookEndpointSerializer)
     def get(self, request, endpoint_id: int):
-        return Response(EndpointSerializer(_endpoint(endpoint_id)).data)
+        return Response(WebhookEndpointSerializer(_endpoint(endpoint_id)).data)
 
     def _update(self, request, endpoint_id: int, *, partial: bool):
         endpoint = _endpoint(endpoint_id)
         data = request.data if isinstance(request.data, dict) else {}
-        payload = EndpointInputSerializer(data=data, partial=partial)
+        payload = WebhookEndpointInputSerializer(data=data, partial=partial)
         payload.is_valid(raise_exception=True)
         endpoint = services.endpoint_update(endpoint_id=endpoint.pk, **payload.validated_data)
-        return Response(EndpointSerializer(endpoint).data)
+        return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(
         tags=TAGS,
         summary="Replace a webhook endpoint",
         description="url and events are required. `is_active: true` re-enables a disabled "
         "endpoint and resets its consecutive failures.",
-        request=EndpointInputSerializer,
-        responses=EndpointSerializer,
+        request=WebhookEndpointInputSerializer,
+        responses=WebhookEndpointSerializer,
     )
     def put(self, request, endpoint_id: int):
         return self._update(request, endpoint_id, partial=False)
@@ -101,8 +102,8 @@ class WebhookDetailApi(APIView):
         summary="Change a webhook endpoint",
         description="Any of url, events, description, is_active. `is_active: true` "
         "re-enables a disabled endpoint and resets its consecutive failures.",
-        request=EndpointInputSerializer,
-        responses=EndpointSerializer,
+        request=WebhookEndpointInputSerializer,
+        responses=WebhookEndpointSerializer,
     )
     def patch(self, request, endpoint_id: int):
         return self._update(request, endpoint_id, partial=True)
@@ -122,23 +123,24 @@ class WebhookDeliveryListApi(APIView):
     """GET an endpoint's deliveries with every attempt (status code, duration, excerpt)."""
 
     permission_classes = [StaffOrApiKey]
+    pagination_class = Pagination
 
     @extend_schema(
         tags=TAGS,
         summary="List an endpoint's deliveries",
         description="Newest first; each with its payload and attempt log. Filter by "
         "`status` and `event_type`.",
-        parameters=[DeliveryFilterSerializer],
-        responses=DeliverySerializer(many=True),
+        parameters=[WebhookDeliveryFilterSerializer],
+        responses=WebhookDeliverySerializer(many=True),
     )
     def get(self, request, endpoint_id: int):
         endpoint = _endpoint(endpoint_id)
-        filters = DeliveryFilterSerializer(data=request.query_params)
+        filters = WebhookDeliveryFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         deliveries = selectors.deliveries_list(endpoint_id=endpoint.pk, **filters.validated_data)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(deliveries, request, view=self)
-        return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
+        return paginator.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
 
 class WebhookRedeliverApi(APIView):
@@ -152,7 +154,7 @@ class WebhookRedeliverApi(APIView):
         description="Queues a new delivery of the same event (same `id` in the body, new "
         "`X-Supportdesk-Delivery`). 409 `endpoint_disabled` while the endpoint is disabled.",
         request=None,
-        responses={202: DeliverySerializer},
+        responses={202: WebhookDeliverySerializer},
     )
     def post(self, request, endpoint_id: int, delivery_id):
         endpoint = _endpoint(endpoint_id)
@@ -166,4 +168,4 @@ class WebhookRedeliverApi(APIView):
             delivery = services.delivery_redeliver(delivery_id=delivery_id)
         except services.EndpointDisabled as error:
             raise Conflict(error.code, error.detail) from None
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

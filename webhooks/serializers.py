@@ -8,7 +8,7 @@ from .guard import UnsafeTarget, url_validate
 from .models import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
-class EndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices))
 
     class Meta:
@@ -30,17 +30,17 @@ class EndpointSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EndpointCreatedSerializer(EndpointSerializer):
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(
         help_text="Signs every delivery. Returned only here, once: store it now."
     )
 
-    class Meta(EndpointSerializer.Meta):
-        fields = [*EndpointSerializer.Meta.fields, "secret"]
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = fields
 
 
-class EndpointInputSerializer(serializers.Serializer):
+class WebhookEndpointInputSerializer(serializers.Serializer):
     url = serializers.CharField(
         max_length=2000,
         help_text="http(s) URL of a public address (no credentials in it). Loopback, private, "
@@ -66,7 +66,7 @@ class EndpointInputSerializer(serializers.Serializer):
         return [event for event in EventType.values if event in value]
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = [
@@ -80,8 +80,8 @@ class AttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer):
-    attempt_log = AttemptSerializer(many=True, read_only=True)
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
     redelivery_of = serializers.UUIDField(source="redelivery_of_id", allow_null=True)
 
     class Meta:
@@ -102,6 +102,6 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeliveryFilterSerializer(serializers.Serializer):
+class WebhookDeliveryFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
     event_type = serializers.ChoiceField(choices=EventType.choices, required=False)

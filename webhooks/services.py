@@ -260,9 +260,7 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, attempt: int) -> str | Non
         "Webhook delivery %s gave up after %s attempts (last: %s)", delivery.pk, attempt, what
     )
     metrics.WEBHOOK_DELIVERIES.labels(outcome="gave_up").inc()
-    return _finish(
-        delivery, DeliveryStatus.GAVE_UP, reason=f"{attempt} attempts failed (last: {what})"
-    )
+    return _finish(delivery, DeliveryStatus.GAVE_UP, reason=what)
 
 
 def _finish(
@@ -287,7 +285,8 @@ def _finish(
             if limit > 0 and failures >= limit:
                 _disable(
                     delivery.endpoint_id,
-                    f"Disabled after {failures} consecutive failed deliveries ({reason}).",
+                    f"Disabled after {failures} consecutive failed deliveries "
+                    f"(last error: {reason}).",
                 )
     return status
 

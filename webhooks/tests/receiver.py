@@ -22,8 +22,9 @@ class Received:
 class Receiver:
     """A threaded http.server on 127.0.0.1; ``statuses`` are answered in order, then ``default``."""
 
-    def __init__(self, statuses: list[int] | None = None, default: int = 200):
+    def __init__(self, statuses: list[int] | None = None, default: int = 200, location: str = ""):
         self.requests: list[Received] = []
+        self.location = location  # sent as Location (to test that redirects are not followed)
         self.statuses = list(statuses or [])
         self.default = default
         self._lock = threading.Lock()
@@ -42,6 +43,8 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
                 self.wfile.write(payload)
 

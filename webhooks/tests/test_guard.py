@@ -121,3 +121,18 @@ def test_send_time_guard_refuses_and_connects_nowhere(host, settings):
         assert attempt.status_code is None
         assert attempt.error.startswith("Refused target")
         assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redirects_are_not_followed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    with Receiver() as inner, Receiver(default=302, location=inner.url) as outer:
+        endpoint = WebhookEndpoint.objects.create(
+            url=outer.url, events=["session.created"], secret="whsec_test"
+        )
+        session_open()
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        assert delivery.status == DeliveryStatus.FAILED  # a 3xx is a failure, retried later
+        assert delivery.attempt_log.get().status_code == 302
+        assert len(outer.requests) == 1
+        assert inner.requests == []
