@@ -177,6 +177,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.deliveries_resume",
         "schedule": 60.0,
     },
+    "webhooks-deliveries-prune": {
+        "task": "webhooks.tasks.deliveries_prune",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -340,6 +344,7 @@ WEBHOOK_RETRY_SCHEDULE = env.list(
 WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)  # ±10 % of each delay
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # connect / each read, seconds
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)  # failed deliveries in a row
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)  # 0: keep forever
 # SSRF guard: off only where the receivers are meant to be local (tests, a lab).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 if not WEBHOOK_RETRY_SCHEDULE or any(delay < 0 for delay in WEBHOOK_RETRY_SCHEDULE):

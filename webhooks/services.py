@@ -186,7 +186,9 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, attempt: int) -> str | Non
     if not _claim(delivery_id, attempt):
         logger.info("Webhook delivery %s attempt %s already made; skipped", delivery_id, attempt)
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return None
     endpoint = delivery.endpoint
     started_at = timezone.now()
     if not endpoint.is_active:
@@ -333,3 +335,20 @@ def deliveries_resume() -> int:
     if overdue:
         logger.warning("Re-enqueued %d overdue webhook deliveries", len(overdue))
     return len(overdue)
+
+
+def deliveries_prune(*, older_than_days: int | None = None) -> int:
+    """Delete finished deliveries (and their attempts) older than WEBHOOK_LOG_RETENTION_DAYS."""
+    days = int(
+        app_setting("WEBHOOK_LOG_RETENTION_DAYS") if older_than_days is None else older_than_days
+    )
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    _, per_model = WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.GAVE_UP], created_at__lt=cutoff
+    ).delete()
+    deleted = per_model.get(WebhookDelivery._meta.label, 0)
+    if deleted:
+        logger.info("Pruned %d webhook delivery log rows older than %d days", deleted, days)
+    return deleted

@@ -17,3 +17,9 @@ def delivery_attempt(delivery_id: str, attempt: int) -> str | None:
 def deliveries_resume() -> int:
     """Re-enqueue deliveries whose task was lost (broker outage): run by beat every minute."""
     return services.deliveries_resume()
+
+
+@shared_task(name="webhooks.tasks.deliveries_prune", ignore_result=True)
+def deliveries_prune() -> int:
+    """Delete finished deliveries older than WEBHOOK_LOG_RETENTION_DAYS: run by beat daily."""
+    return services.deliveries_prune()

@@ -112,3 +112,43 @@ def test_a_timeout_is_retried(settings):
     attempt = delivery.attempt_log.get()
     assert attempt.status_code is None and attempt.error.startswith("timeout")
     assert attempt.duration_ms < 2000
+
+
+def test_overdue_deliveries_are_enqueued_again(_no_broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.services import deliveries_resume
+
+    endpoint = endpoint_create(url="http://127.0.0.1:9/x", events=["session.created"]).endpoint
+    lost = publish(endpoint)
+    on_time = publish(endpoint)
+    WebhookDelivery.objects.filter(pk=lost.pk).update(
+        status=DeliveryStatus.FAILED,
+        attempts=2,
+        next_attempt_at=timezone.now() - timedelta(minutes=5),
+    )
+    WebhookDelivery.objects.filter(pk=on_time.pk).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    _no_broker.clear()
+    assert deliveries_resume() == 1
+    assert _no_broker == [(3, 0)]
+
+
+def test_finished_deliveries_are_pruned_after_the_retention():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.services import deliveries_prune
+
+    endpoint = endpoint_create(url="http://127.0.0.1:9/x", events=["session.created"]).endpoint
+    old, pending, recent = publish(endpoint), publish(endpoint), publish(endpoint)
+    long_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.filter(pk=old.pk).update(status="succeeded", created_at=long_ago)
+    WebhookDelivery.objects.filter(pk=pending.pk).update(created_at=long_ago)  # still retrying
+    WebhookDelivery.objects.filter(pk=recent.pk).update(status="gave_up")
+    assert deliveries_prune() == 1
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
