@@ -26,6 +26,10 @@ class UnsafeTarget(ValueError):
     """The URL is not a webhook target we will connect to; the message says why."""
 
 
+class UnresolvableHost(UnsafeTarget):
+    """The host does not resolve (now): refused at creation, retried at send time."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect (``address``) and what to call the host (``host``)."""
@@ -93,7 +97,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise UnsafeTarget(f"The host {host!r} does not resolve ({error}).") from None
+        raise UnresolvableHost(f"The host {host!r} does not resolve ({error}).") from None
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         # Drop an IPv6 scope id ("fe80::1%eth0"): the address itself decides.
@@ -101,7 +105,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
         if ip not in addresses:
             addresses.append(ip)
     if not addresses:
-        raise UnsafeTarget(f"The host {host!r} does not resolve.")
+        raise UnresolvableHost(f"The host {host!r} does not resolve.")
     return addresses
 
 

@@ -26,7 +26,7 @@ from supportdesk import metrics
 from supportdesk.conf import app_setting
 
 from . import client
-from .guard import UnsafeTarget, target_check, url_validate
+from .guard import UnresolvableHost, UnsafeTarget, target_check, url_validate
 from .models import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .signing import secret_generate, signature_header
 
@@ -200,6 +200,11 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, attempt: int) -> str | Non
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     try:
         target = target_check(endpoint.url)
+    except UnresolvableHost as error:
+        # DNS trouble is usually transient: a failed attempt like a timeout, retried.
+        return _attempt_record(
+            delivery, attempt, client.SendResult(None, 0, error=str(error)[:300]), started_at
+        )
     except UnsafeTarget as error:
         # Not transient: the name now points somewhere we never connect to (or the address
         # rules changed). No connection is made.
@@ -220,6 +225,13 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, attempt: int) -> str | Non
         ),
     }
     result = client.post(target=target, body=body, headers=headers)
+    return _attempt_record(delivery, attempt, result, started_at)
+
+
+def _attempt_record(
+    delivery: WebhookDelivery, attempt: int, result: client.SendResult, started_at
+) -> str:
+    """Log the attempt, then finish the delivery or schedule its next attempt."""
     WebhookAttempt.objects.create(
         delivery=delivery,
         number=attempt,
@@ -235,7 +247,7 @@ def delivery_attempt(*, delivery_id: uuid.UUID | str, attempt: int) -> str | Non
         return _finish(delivery, DeliveryStatus.SUCCEEDED)
     if result.status_code == 410:
         metrics.WEBHOOK_DELIVERIES.labels(outcome="gone").inc()
-        _disable(endpoint.pk, "The endpoint answered 410 Gone.")
+        _disable(delivery.endpoint_id, "The endpoint answered 410 Gone.")
         return _finish(delivery, DeliveryStatus.GAVE_UP, count_failure=False)
     schedule = retry_schedule()
     if attempt <= len(schedule):

@@ -152,3 +152,18 @@ def test_finished_deliveries_are_pruned_after_the_retention():
     WebhookDelivery.objects.filter(pk=recent.pk).update(status="gave_up")
     assert deliveries_prune() == 1
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
+
+
+def test_a_name_that_does_not_resolve_at_send_time_is_retried(monkeypatch):
+    import socket
+
+    endpoint = endpoint_create(url="http://127.0.0.1:9/x", events=["session.created"]).endpoint
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="http://hooks.invalid/x")
+    delivery = publish(endpoint)
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr("socket.getaddrinfo", no_dns)
+    assert delivery_attempt(delivery_id=delivery.pk, attempt=1) == DeliveryStatus.FAILED
+    assert "does not resolve" in delivery.attempt_log.get().error
