@@ -100,3 +100,24 @@ def test_a_webhook_failure_never_fails_the_change(monkeypatch):
         endpoint_create(url=receiver.url, events=["session.created"])
         opened = session_open()
         assert opened.session.pk is not None
+
+
+def test_lifecycle_events_escalated_and_assigned():
+    from sessions_app.services import session_assign, session_escalate, session_take_over
+
+    agent, other = StaffFactory(), StaffFactory()
+    with Receiver() as receiver:
+        endpoint_create(url=receiver.url, events=["session.escalated", "session.assigned"])
+        first = session_open().session
+        session_escalate(session_id=first.pk, reason="customer_request")
+        session_take_over(session_id=first.pk, user=agent)
+        session_assign(session_id=first.pk, assignee=other, actor=agent)
+        bodies = [json.loads(r.body) for r in receiver.requests]
+    assert [b["type"] for b in bodies] == [
+        "session.escalated",
+        "session.assigned",
+        "session.assigned",
+    ]
+    assert bodies[0]["data"]["session"]["status"] == "escalated"
+    assert bodies[1]["data"]["session"]["assignee"]["id"] == agent.pk
+    assert bodies[2]["data"]["session"]["assignee"]["id"] == other.pk
