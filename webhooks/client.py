@@ -48,8 +48,8 @@ class SendResult:
     error: str = ""
 
 
-def _pinned_url(target: Target) -> str:
-    host = f"[{target.address}]" if ":" in target.address else target.address
+def _pinned_url(target: Target, address: str) -> str:
+    host = f"[{address}]" if ":" in address else address
     path = target.url.path or "/"
     query = f"?{target.url.query}" if target.url.query else ""
     return f"{target.url.scheme}://{host}:{target.port}{path}{query}"
@@ -62,7 +62,20 @@ def _host_header(target: Target) -> str:
 
 
 def post(*, target: Target, body: bytes, headers: dict[str, str]) -> SendResult:
-    """POST ``body`` to the checked ``target`` (connecting to its checked address)."""
+    """POST ``body`` to the checked ``target``, connecting only to its checked addresses.
+
+    The addresses are tried in order (as a resolver's answer would be) until one accepts
+    the connection; the URL's host is never resolved again.
+    """
+    result = SendResult(None, 0, error="no address to connect to")
+    for address in target.addresses:
+        result = _post_to(target, address, body, headers)
+        if not result.error.startswith("ConnectError"):
+            break
+    return result
+
+
+def _post_to(target: Target, address: str, body: bytes, headers: dict[str, str]) -> SendResult:
     timeout = float(app_setting("WEBHOOK_TIMEOUT"))
     started = time.monotonic()
     deadline = started + 2 * timeout  # the whole answer, not just each read
@@ -73,7 +86,7 @@ def post(*, target: Target, body: bytes, headers: dict[str, str]) -> SendResult:
     try:
         with _http().stream(
             "POST",
-            _pinned_url(target),
+            _pinned_url(target, address),
             content=body,
             headers={**headers, "Host": _host_header(target)},
             timeout=httpx2.Timeout(timeout),

@@ -32,12 +32,12 @@ class UnresolvableHost(UnsafeTarget):
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL: where to connect (``address``) and what to call the host (``host``)."""
+    """A checked URL: where to connect (``addresses``) and what to call the host (``host``)."""
 
     url: SplitResult
     host: str
     port: int
-    address: str
+    addresses: tuple[str, ...]  # every address the host resolved to, all checked, in order
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -123,7 +123,7 @@ def target_check(url: str) -> Target:
             if problem:
                 prefix = "" if host == str(ip) else f"{host} resolves to "
                 raise UnsafeTarget(f"Refused target: {prefix}{problem}.")
-    return Target(url=parts, host=host, port=port, address=str(addresses[0]))
+    return Target(url=parts, host=host, port=port, addresses=tuple(map(str, addresses)))
 
 
 def url_validate(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
 from django.db import transaction
@@ -136,3 +137,33 @@ def test_redirects_are_not_followed(settings):
         assert delivery.attempt_log.get().status_code == 302
         assert len(outer.requests) == 1
         assert inner.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pinned_connection_keeps_the_url_host(settings, monkeypatch):
+    """The request goes to a checked address (the first that accepts) but names the URL's host."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    resolved = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        resolved.append(host)
+        if host != "hooks.example.test":  # the connection's own lookup of an IP literal
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        # ::1 first, where nothing listens (the receiver is IPv4): the next address is used.
+        return [(10, 1, 6, "", ("::1", port, 0, 0)), (2, 1, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolver)
+    with Receiver() as receiver:
+        WebhookEndpoint.objects.create(
+            url=f"http://hooks.example.test:{receiver.port}/hooks?source=desk",
+            events=["session.created"],
+            secret="whsec_test",
+        )
+        session_open()
+        (request,) = receiver.requests
+    assert request.headers["Host"] == f"hooks.example.test:{receiver.port}"
+    assert request.path == "/hooks?source=desk"
+    # The name was resolved once, by the guard; the connections only used its addresses.
+    assert resolved.count("hooks.example.test") == 1
+    assert set(resolved) <= {"hooks.example.test", "::1", "127.0.0.1"}
