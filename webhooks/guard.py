@@ -53,26 +53,34 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def address_problem(ip: IPAddress) -> str | None:
-    """Return why ``ip`` may not be a webhook target (loopback, private …), or None if public."""
+    """Return what kind of non-public address ``ip`` is ("a loopback address" …), or None."""
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             problem = address_problem(embedded)
             if problem:
-                return f"{problem} (embedded in {ip})"
+                return f"{problem} ({embedded} embedded in IPv6)"
     for attribute, label in (
-        ("is_unspecified", "an unspecified"),
-        ("is_loopback", "a loopback"),
-        ("is_link_local", "a link-local"),
-        ("is_multicast", "a multicast"),
-        ("is_private", "a private"),
-        ("is_reserved", "a reserved"),
+        ("is_unspecified", "an unspecified address"),
+        ("is_loopback", "a loopback address"),
+        ("is_link_local", "a link-local address"),
+        ("is_multicast", "a multicast address"),
+        ("is_private", "a private address"),
+        ("is_reserved", "a reserved address"),
     ):
         if getattr(ip, attribute):
-            return f"{ip} is {label} address"
+            return label
     if not ip.is_global:  # e.g. 100.64.0.0/10 (carrier-grade NAT), documentation ranges
-        return f"{ip} is not a public address"
+        return "not a public address"
     return None
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse(url: str) -> tuple[SplitResult, str, int]:
@@ -121,8 +129,8 @@ def target_check(url: str) -> Target:
         for ip in addresses:
             problem = address_problem(ip)
             if problem:
-                prefix = "" if host == str(ip) else f"{host} resolves to "
-                raise UnsafeTarget(f"Refused target: {prefix}{problem}.")
+                where = f"{host} is" if _is_literal(host) else f"{host} resolves to {ip},"
+                raise UnsafeTarget(f"Refused target: {where} {problem}.")
     return Target(url=parts, host=host, port=port, addresses=tuple(map(str, addresses)))
 
 
