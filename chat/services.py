@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sessions_app.exceptions import SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from sessions_app.signals import send_after_commit
 from supportdesk import realtime
 from supportdesk.conf import app_setting
 from supportdesk.metrics import MESSAGES
@@ -27,7 +28,7 @@ from supportdesk.metrics import MESSAGES
 from .exceptions import MessageRejected, MessageTooLong
 from .models import Connection, Message, MessageRole
 from .serializers import message_payload
-from .signals import customer_message_stored
+from .signals import customer_message_stored, message_created
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,11 @@ def message_create(
         )
         transaction.on_commit(lambda: message_broadcast(message=message))
         transaction.on_commit(lambda: MESSAGES.labels(role).inc())
+        # Before the announcement below: with eager Celery (embedded mode) the AI's reply is
+        # stored inside that callback, and its event must not overtake this one.
+        send_after_commit(
+            message_created, message_id=message.id, session_id=session.pk, internal=internal
+        )
         if role == MessageRole.CUSTOMER:
             # robust: the row is committed whatever a receiver does after it (a broker outage
             # must not turn a stored message into a 500; the unanswered sweep catches up).

@@ -1,4 +1,4 @@
-"""Signals chat sends, so that higher apps (agents) react without chat importing them."""
+"""Signals chat sends, so that higher apps (agents, webhooks) react without chat importing them."""
 
 from django.dispatch import Signal
 
@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # and handled by the AI at that moment, under its row lock). Receivers run in the sender's
 # thread; chat sends it robustly, so a failing receiver is logged and never fails the sender.
 customer_message_stored = Signal()
+
+# Sent after the transaction that stored any message commits, with ``message_id``,
+# ``session_id`` and ``internal`` (a staff-only note); sessions_app.signals.send_after_commit.
+message_created = Signal()

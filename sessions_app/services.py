@@ -27,7 +27,15 @@ from .exceptions import (
 from .models import HandledBy, SessionStatus, SupportSession
 from .selectors import token_hash
 from .serializers import session_payload, user_display_name
-from .signals import timeline_note_requested
+from .signals import (
+    csat_submitted,
+    send_after_commit,
+    session_assigned,
+    session_closed,
+    session_created,
+    session_escalated,
+    timeline_note_requested,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,7 @@ def session_open(
         metadata=metadata or {},
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_created, session_id=session.pk)
     logger.info("Session %s opened", session.pk)
     return OpenedSession(session=session, token=token)
 
@@ -151,6 +160,7 @@ def session_escalate(
     )
     # The first reason names the kind of hand-over ("low_confidence, …" → low_confidence).
     transaction.on_commit(lambda: HANDOVERS.labels(_reason_label(reason)).inc())
+    send_after_commit(session_escalated, session_id=session.pk)
     logger.info("Session %s escalated: %s", session.pk, reason)
     return session
 
@@ -177,6 +187,7 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
         actor=user,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_assigned, session_id=session.pk)
     return session
 
 
@@ -207,6 +218,7 @@ def session_assign(
         api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_assigned, session_id=session.pk)
     return session
 
 
@@ -255,6 +267,7 @@ def session_close(
         api_key_name=api_key_name,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(session_closed, session_id=session.pk)
     return session
 
 
@@ -301,4 +314,5 @@ def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
     session.csat = csat
     session.save(update_fields=["csat"])
     transaction.on_commit(lambda: _broadcast(session.pk))
+    send_after_commit(csat_submitted, session_id=session.pk, csat=csat)
     return session

@@ -37,6 +37,13 @@ DEFAULTS: dict[str, Any] = {
     "AGENT_SWEEP_INTERVAL": 15.0,
     "AGENT_UNANSWERED_AFTER": 180.0,
     "AGENT_SWEEP_MAX_REQUEUES": 2,
+    # Webhooks (webhooks/): retry delays in seconds, ± jitter, timeout, auto-disable, SSRF guard.
+    "WEBHOOK_RETRY_SCHEDULE": (10, 60, 300, 900, 1800, 3600),
+    "WEBHOOK_RETRY_JITTER": 0.1,
+    "WEBHOOK_TIMEOUT": 10.0,
+    "WEBHOOK_DISABLE_AFTER": 5,
+    "WEBHOOK_LOG_RETENTION_DAYS": 30,
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
 }
 
 

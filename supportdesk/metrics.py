@@ -49,3 +49,8 @@ UNANSWERED_SWEPT = Counter(
     "Customer messages nobody answered, found by the sweep, by what was done.",
     ["action"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "supportdesk_webhook_attempts_total",
+    "Webhook delivery attempts, by outcome (succeeded, retried, gave_up, gone, refused).",
+    ["outcome"],
+)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "chat",
     "agents",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": AGENT_SWEEP_INTERVAL,
         "options": {"expires": max(AGENT_SWEEP_INTERVAL * 2, 10.0)},
     },
+    # Webhooks: re-enqueue deliveries whose task was lost (e.g. the broker was down).
+    "webhooks-deliveries-resume": {
+        "task": "webhooks.tasks.deliveries_resume",
+        "schedule": 60.0,
+    },
+    "webhooks-deliveries-prune": {
+        "task": "webhooks.tasks.deliveries_prune",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -246,6 +256,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "supportdesk API",
+    # One name for a choice set several serializers use.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "webhooks.models.EventType"},
     "DESCRIPTION": (
         "Customer sessions, messages and the AI/human support lifecycle.\n\n"
         "**Authentication** (each operation lists what it accepts): a customer's session "
@@ -350,6 +362,20 @@ CHAT_AGENT_RECHECK_SECONDS = env.float("CHAT_AGENT_RECHECK_SECONDS", default=5.0
 WS_MAX_QUEUED_FRAMES = env.int("WS_MAX_QUEUED_FRAMES", default=32)
 WS_TRANSPORT_RATE = env.str("WS_TRANSPORT_RATE", default="100/10s")
 WS_SHUTDOWN_GRACE = env.float("WS_SHUTDOWN_GRACE", default=3.0)
+
+# --- Webhooks (docs/api.md "Webhooks") ----------------------------------------------------
+# Delays in seconds before attempts 2, 3, …: 7 attempts over about 1 h 50 min by default.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[10, 60, 300, 900, 1800, 3600]
+)
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)  # ±10 % of each delay
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # connect / each read, seconds
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)  # failed deliveries in a row
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)  # 0: keep forever
+# SSRF guard: off only where the receivers are meant to be local (tests, a lab).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+if not WEBHOOK_RETRY_SCHEDULE or any(delay < 0 for delay in WEBHOOK_RETRY_SCHEDULE):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, at least one.")
 
 # --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -12,6 +12,7 @@ from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from sessions_app import api as session_api
+from webhooks import api as webhook_api
 
 from . import health, ops
 from .metrics_view import MetricsView
@@ -76,6 +77,20 @@ api_v1 = [
         "canned-responses/<int:canned_id>/",
         api_canned.CannedResponseDetailApi.as_view(),
         name="canned-response-detail",
+    ),
+    path("webhooks/", webhook_api.WebhookListApi.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<int:endpoint_id>/", webhook_api.WebhookDetailApi.as_view(), name="webhook-detail"
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/",
+        webhook_api.WebhookDeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<uuid:delivery_id>/redeliver/",
+        webhook_api.WebhookRedeliverApi.as_view(),
+        name="webhook-redeliver",
     ),
     path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
     path(

@@ -1,4 +1,5 @@
-"""App dependencies point one way: supportdesk <- apikeys <- sessions_app <- chat <- agents."""
+"""App dependencies point one way: supportdesk <- apikeys <- sessions_app <- chat <- agents
+and webhooks (the top two, side by side)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lower first: a module may import its own layer and the ones before it, never after it.
-LAYERS = ["supportdesk", "apikeys", "sessions_app", "chat", "agents"]
+LAYERS = ["supportdesk", "apikeys", "sessions_app", "chat", "agents", "webhooks"]
 # The project's composition root wires every app together (URLs, ASGI routing, health
 # checks, Celery autodiscovery): it sits on top, not at the bottom, of the layers.
 COMPOSITION_ROOT = {

@@ -8,6 +8,7 @@ session's state); a row without one fails, so documenting an endpoint means test
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from apikeys.services import api_key_create
 from chat.models import CannedResponse
 from sessions_app import services
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 OTHER_TOKEN = "another-customers-token"
@@ -67,6 +69,22 @@ def _with_canned(path: str, session) -> str:
     return path.replace("{id}", str(canned.pk))
 
 
+def _with_webhook(path: str, session) -> str:
+    """Create an endpoint with one failed delivery; fill the path's ids (endpoint, delivery)."""
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://93.184.215.14/hook", events=["session.created"], secret="s" * 32
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id=uuid.uuid4(),
+        event_type="session.created",
+        payload={"id": "e", "type": "session.created", "data": {}},
+        status="failed",
+    )
+    first, _, after = path.partition("{id}")
+    return first + str(endpoint.pk) + after.replace("{id}", str(delivery.pk))
+
+
 REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/": Call(body={"customer_name": "Casey"}),
     "GET /api/v1/sessions/": Call(),
@@ -93,6 +111,19 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/canned-responses/{id}/": Call(url=_with_canned),
     "PATCH /api/v1/canned-responses/{id}/": Call(body={"title": "T2"}, url=_with_canned),
     "DELETE /api/v1/canned-responses/{id}/": Call(url=_with_canned),
+    "GET /api/v1/webhooks/": Call(),
+    # A public address: the SSRF guard refuses private ones (and resolving a name needs DNS).
+    "POST /api/v1/webhooks/": Call(
+        body={"url": "https://93.184.215.14/hook", "events": ["session.created"]}
+    ),
+    "GET /api/v1/webhooks/{id}/": Call(url=_with_webhook),
+    "PUT /api/v1/webhooks/{id}/": Call(
+        body={"url": "https://93.184.215.14/crm", "events": ["session.closed"]}, url=_with_webhook
+    ),
+    "PATCH /api/v1/webhooks/{id}/": Call(body={"description": "CRM"}, url=_with_webhook),
+    "DELETE /api/v1/webhooks/{id}/": Call(url=_with_webhook),
+    "GET /api/v1/webhooks/{id}/deliveries/": Call(url=_with_webhook),
+    "POST /api/v1/webhooks/{id}/deliveries/{id}/redeliver/": Call(url=_with_webhook),
     "GET /api/v1/ops/websockets/": Call(),
     "POST /api/v1/ops/websockets/cleanup/": Call(),
     "POST /api/v1/ops/rate-limits/reset/": Call(body={}),

@@ -41,6 +41,7 @@ BIN = _VENV_BIN if (_VENV_BIN / "daphne").exists() else Path(sys.executable).par
 AGENT_DEMO = ROOT / "agents" / "demo"
 
 STARTUP_TIMEOUT = 45.0
+WEBHOOK_TEST_SCHEDULE = (0.25, 0.5, 1, 2, 4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,7 +88,15 @@ def http(
 def subprocess_env() -> dict[str, str]:
     from django.conf import settings
 
-    return server_env(REDIS_URL=settings.REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0")
+    return server_env(
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_TASK_ALWAYS_EAGER="0",
+        # Webhooks (tests/full/test_webhooks.py): the receivers are local, and a short retry
+        # schedule (6 attempts in ~8 s) with auto-disable after 2 failed deliveries.
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        WEBHOOK_RETRY_SCHEDULE=",".join(map(str, WEBHOOK_TEST_SCHEDULE)),
+        WEBHOOK_DISABLE_AFTER="2",
+    )
 
 
 @dataclass

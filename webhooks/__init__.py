@@ -1,0 +1,1 @@
+"""Signed outgoing webhooks: endpoints, deliveries, retries, and the SSRF guard."""
