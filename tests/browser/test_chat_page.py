@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.servers import server_env, start_daphne
 
@@ -71,7 +72,7 @@ def test_question_gets_an_answer_with_its_source_and_survives_a_reload(page):
 
     page.reload()
     page.wait_for_selector("#connection-state[data-state='online']")
-    page.wait_for_function("document.querySelectorAll('#messages li[data-seq]').length >= 2")
+    page.locator("#messages li[data-seq]").nth(1).wait_for()
     after = page.eval_on_selector_all("#messages li[data-seq]", "els => els.map(e => e.dataset.id)")
     assert after == before  # same history, nothing repeated, nothing lost
     page.screenshot(path=str(Path(__file__).resolve().parents[2] / "var" / "chat-page.png"))
@@ -80,9 +81,7 @@ def test_question_gets_an_answer_with_its_source_and_survives_a_reload(page):
 def test_asking_for_a_human_shows_the_escalation_notice(page):
     page.wait_for_selector("#connection-state[data-state='online']")
     ask(page, "I want to talk to a real person please")
-    page.wait_for_function(
-        "document.querySelector('#status-notice').innerText.toLowerCase().includes('connecting')"
-    )
+    expect(page.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
     assert page.is_hidden("#agent-status")
 
 
@@ -139,9 +138,7 @@ def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path):
             )
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 assert response.status == 201
-            page.wait_for_function(
-                "document.querySelectorAll('#messages li.msg-assistant[data-seq]').length === 2"
-            )
+            expect(page.locator("#messages li.msg-assistant[data-seq]")).to_have_count(2)
             seqs = page.eval_on_selector_all(
                 "#messages li[data-seq]", "els => els.map(e => Number(e.dataset.seq))"
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from sessions_app.models import SupportSession
 from tests.browser.test_chat_page import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask
@@ -83,9 +84,7 @@ def test_customer_and_agent_work_a_conversation_end_to_end(server, browser):
     customer.goto(server + "/")
     customer.wait_for_selector("#connection-state[data-state='online']")
     ask(customer, "I want to talk to a human please")
-    customer.wait_for_function(
-        "document.querySelector('#status-notice').innerText.toLowerCase().includes('connecting')"
-    )
+    expect(customer.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
     escalated_at = time.monotonic()
     item = agent.wait_for_selector(".inbox-item[data-status='escalated']", timeout=2_000)
     assert time.monotonic() - escalated_at < 2.0
@@ -93,9 +92,7 @@ def test_customer_and_agent_work_a_conversation_end_to_end(server, browser):
     item.click()
     agent.wait_for_selector("#transcript li.msg-customer[data-seq]")
     agent.click("#take-over")
-    customer.wait_for_function(
-        "document.querySelector('#messages').innerText.includes('Dana Lee joined')"
-    )
+    expect(customer.locator("#messages")).to_contain_text("Dana Lee joined")
 
     agent.click("#mode-reply")
     agent.fill("#composer-input", "Hi, I'm Dana. How can I help?")
@@ -108,10 +105,8 @@ def test_customer_and_agent_work_a_conversation_end_to_end(server, browser):
     agent.click("#close-session")
     customer.wait_for_selector("#rating:not([hidden])")
     customer.click("#rating button[data-rating='5']")
-    customer.wait_for_function(
-        "document.querySelector('#rating').innerText.toLowerCase().includes('thank')"
-    )
-    agent.wait_for_function("document.querySelector('#session-csat').innerText.includes('5')")
+    expect(customer.locator("#rating")).to_contain_text("thank", ignore_case=True)
+    expect(agent.locator("#session-csat")).to_contain_text("5")
     agent.screenshot(path=str(SCREENSHOTS / "console.png"))
     customer.screenshot(path=str(SCREENSHOTS / "chat-closed.png"))
 
