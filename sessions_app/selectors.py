@@ -6,10 +6,10 @@ import hashlib
 import hmac
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid
-from .models import SupportSession
+from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid, UnknownSite
+from .models import Contact, SupportSession, Website
 
 
 def token_hash(token: str) -> str:
@@ -36,7 +36,7 @@ def session_get(*, session_id: object) -> SupportSession:
     """Return the session by id (validated first) or raise SessionNotFound."""
     parsed = parse_session_id(session_id)
     try:
-        return SupportSession.objects.select_related("assignee").get(pk=parsed)
+        return SupportSession.objects.select_related("assignee", "contact").get(pk=parsed)
     except SupportSession.DoesNotExist:
         raise SessionNotFound() from None
 
@@ -54,9 +54,59 @@ def session_for_customer(*, session_id: object, token: str | None) -> SupportSes
 
 def sessions_list(*, status: str | None = None, handled_by: str | None = None) -> QuerySet:
     """Return sessions, most recently active first, optionally filtered."""
-    queryset = SupportSession.objects.select_related("assignee")
+    queryset = SupportSession.objects.select_related("assignee", "contact")
     if status:
         queryset = queryset.filter(status=status)
     if handled_by:
         queryset = queryset.filter(handled_by=handled_by)
     return queryset.order_by("-last_activity_at")
+
+
+def website_by_key(*, site_key: object) -> Website:
+    """Return the website with this public site key or raise UnknownSite."""
+    if not isinstance(site_key, str) or not 1 <= len(site_key) <= 40:
+        raise UnknownSite()
+    try:
+        return Website.objects.get(site_key=site_key)
+    except Website.DoesNotExist:
+        raise UnknownSite() from None
+
+
+def website_allows_socket_origin(*, session_id: object, origin: str) -> bool:
+    """Return whether ``origin`` is an allowed origin of the website this session came from."""
+    try:
+        parsed = parse_session_id(session_id)
+    except InvalidSessionId:
+        return False
+    website = Website.objects.filter(sessions__pk=parsed).first()
+    return website is not None and website.allows_origin(origin)
+
+
+def contacts_list(*, website: str | None = None, search: str | None = None) -> QuerySet:
+    """Return contacts, newest first, optionally of one site (by site key) or matching text."""
+    queryset = Contact.objects.select_related("website")
+    if website:
+        queryset = queryset.filter(website__site_key=website)
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search) | Q(email__icontains=search) | Q(external_id=search)
+        )
+    return queryset.order_by("-created_at")
+
+
+def contact_get(*, contact_id: object) -> Contact | None:
+    """Return the contact by id, or None for an unknown or malformed id."""
+    try:
+        parsed = uuid.UUID(str(contact_id))
+    except ValueError:
+        return None
+    return Contact.objects.select_related("website").filter(pk=parsed).first()
+
+
+def contact_sessions(*, contact: Contact) -> QuerySet:
+    """Return the contact's sessions, most recent first."""
+    return (
+        SupportSession.objects.filter(contact=contact)
+        .select_related("assignee", "contact")
+        .order_by("-created_at")
+    )
