@@ -8,7 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from chat import ops as chat_ops
 from chat.api import MessageListApi
 from chat.views import ConsoleLoginView, chat_page, console_page
+from chat.widget_views import widget_config, widget_frame, widget_loader
 from sessions_app import api as session_api
+from sessions_app import contacts_api
 
 from . import health, ops
 from .metrics_view import MetricsView
@@ -37,6 +39,15 @@ api_v1 = [
     path(
         "sessions/<str:session_id>/rate/", session_api.SessionRateApi.as_view(), name="session-rate"
     ),
+    path("contacts/", contacts_api.ContactListApi.as_view(), name="contact-list"),
+    path(
+        "contacts/<str:contact_id>/", contacts_api.ContactDetailApi.as_view(), name="contact-detail"
+    ),
+    path(
+        "contacts/<str:contact_id>/sessions/",
+        contacts_api.ContactSessionsApi.as_view(),
+        name="contact-sessions",
+    ),
     path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
     path(
         "ops/websockets/cleanup/",
@@ -51,6 +62,10 @@ urlpatterns = [
     path("console/", console_page, name="console"),
     path("console/login/", ConsoleLoginView.as_view(), name="console-login"),
     path("console/logout/", LogoutView.as_view(next_page="console-login"), name="console-logout"),
+    # The embeddable widget: its loader, its per-site config (CORS) and its framed page.
+    path("widget.js", widget_loader, name="widget-loader"),
+    path("widget/<str:site_key>/", widget_frame, name="widget-frame"),
+    path("widget/<str:site_key>/config", widget_config, name="widget-config"),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
