@@ -42,7 +42,11 @@ class WebsiteAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         token = _desk_origin.set(request.build_absolute_uri("/").rstrip("/"))
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # A TemplateResponse renders after the view returns: render while the origin is set.
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
         finally:
             _desk_origin.reset(token)
 
