@@ -319,3 +319,38 @@ def test_launcher_keyboard_access(bare_desk, sites, website, browser):
     assert launcher.get_attribute("aria-expanded") == "true"
     page.keyboard.press("Escape")
     page.wait_for_function(f"({focused})() === 'launcher'")
+
+
+def test_prechat_form_names_the_conversation(bare_desk, sites, browser):
+    shop, shop_dir = sites[0], sites[1]
+    website = off_loop(
+        lambda: Website.objects.create(
+            name="Form Shop", allowed_origins=shop.origin, prechat_form=True
+        )
+    )
+    (shop_dir / "index.html").write_text(host_page("Shop", snippet(bare_desk, website.site_key)))
+    page = new_page(browser)
+    page.goto(shop.origin + "/index.html")
+    page.locator("#supportdesk-widget .launcher").click()
+    chat = page.frame_locator(FRAME)
+    expect(chat.locator("#prechat-name")).to_be_focused()
+    assert chat.locator("#composer").is_hidden()
+
+    chat.locator("#prechat button[type=submit]").click()
+    expect(chat.locator("#prechat-error")).to_have_text(
+        "Please enter your name and a valid email address."
+    )
+    assert off_loop(lambda: SupportSession.objects.count()) == 0  # nothing before the form
+
+    chat.locator("#prechat-name").fill("Lin Customer")
+    chat.locator("#prechat-email").fill("lin@example.com")
+    chat.locator("#prechat-email").press("Enter")
+    chat.locator("#connection-state[data-state='online']").wait_for()
+    expect(chat.locator("#message-input")).to_be_focused()
+    session = off_loop(lambda: SupportSession.objects.get())
+    assert (session.customer_name, session.customer_email, session.contact_id) == (
+        "Lin Customer",
+        "lin@example.com",
+        None,
+    )
+    assert session.display_name == "Lin Customer"
