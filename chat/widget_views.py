@@ -61,6 +61,9 @@ def widget_config(request, site_key: str):
     except UnknownSite as error:
         return _error(error.code, error.detail, 404)
     origin = request.headers.get("Origin", "")
+    if not origin and request.headers.get("Sec-Fetch-Site") == "same-origin":
+        # Browsers send no Origin on a same-origin GET: a page on the desk's own origin.
+        origin = request.build_absolute_uri("/").rstrip("/")
     if not website.allows_origin(origin):
         logger.info("Widget config for %s refused to origin %r", site_key, origin)
         response = _error("origin_not_allowed", "This website does not allow this origin.", 403)

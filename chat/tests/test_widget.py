@@ -120,3 +120,12 @@ async def test_site_origins_admit_nothing_else():
     assert await refused(f"/ws/sessions/{plain.pk}/", SHOP)  # a non-widget session
     assert await refused("/ws/sessions/not-a-uuid/", SHOP)
     assert await refused("/ws/agent/", SHOP)  # never the agent socket
+
+
+def test_config_for_a_page_on_the_desks_own_origin(client, db):
+    # A same-origin GET carries no Origin header; Sec-Fetch-Site says where it came from.
+    website = Website.objects.create(name="Desk", allowed_origins="http://testserver")
+    url = f"/widget/{website.site_key}/config"
+    assert client.get(url, HTTP_SEC_FETCH_SITE="same-origin").status_code == 200
+    assert client.get(url, HTTP_SEC_FETCH_SITE="cross-site").status_code == 403
+    assert client.get(url).status_code == 403
