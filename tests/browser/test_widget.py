@@ -15,6 +15,7 @@ from sessions_app.identity import identity_hash
 from sessions_app.models import Contact, SupportSession, Website
 from tests.browser.test_chat_page import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.browser.test_console import off_loop
+from tests.factories import SupportSessionFactory
 from tests.servers import StaticSite, server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -214,6 +215,14 @@ def test_signed_user_shows_by_name_in_the_console_and_a_forged_hash_is_refused(
             "dana", password="dana-password", first_name="Dana", is_staff=True
         )
     )
+    # Grace chatted before (a closed conversation): the console lists it beside the new one.
+    earlier = off_loop(
+        lambda: SupportSessionFactory(
+            website=website,
+            contact=Contact.objects.create(website=website, external_id="cust-42"),
+            status="closed",
+        )
+    )
     signed = identity_hash(secret=website.identity_secret, user_id="cust-42")
     who = {"user_name": "Grace Hopper", "user_email": "grace@example.com"}
     (shop_dir / "signed.html").write_text(
@@ -249,6 +258,9 @@ def test_signed_user_shows_by_name_in_the_console_and_a_forged_hash_is_refused(
     agent.wait_for_selector("#contact-panel:not([hidden])")
     assert agent.inner_text("#contact-external-id") == "cust-42"
     assert agent.inner_text("#detail-name") == "Grace Hopper"
+    links = agent.locator("#contact-sessions li a")
+    expect(links).to_have_count(1)
+    assert links.get_attribute("href").endswith(f"/supportsession/{earlier.pk}/change/")
 
     # While the customer's panel is closed, the agent's reply raises the unread badge.
     chat.locator("#message-input").press("Escape")
@@ -280,7 +292,7 @@ def test_signed_user_shows_by_name_in_the_console_and_a_forged_hash_is_refused(
     notice.wait_for()
     assert "identity was refused" in notice.inner_text()
     assert off_loop(lambda: Contact.objects.filter(external_id="cust-1").count()) == 0
-    assert off_loop(lambda: SupportSession.objects.count()) == 1
+    assert off_loop(lambda: SupportSession.objects.count()) == 2  # Grace's two, no third
 
 
 def test_launcher_keyboard_access(bare_desk, sites, website, browser):
