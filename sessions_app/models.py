@@ -78,8 +78,10 @@ class Contact(models.Model):
     """A customer the desk knows: identified by a site's signed user id, or created over REST."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT: a site's contacts are its users; deleting the site must not orphan them into
+    # the site-less namespace, where their external ids could collide.
     website = models.ForeignKey(
-        Website, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Website, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
     )
     # The host site's own user id; set only from a verified identity or by staff/API keys.
     external_id = models.CharField(max_length=255, blank=True)

@@ -250,9 +250,14 @@ def contact_identify(
     A name or email passed along updates the contact: the host site is the source of truth
     for its signed-in user (the hash signs the id only, so only a verified id gets here).
     """
-    contact, _ = Contact.objects.select_for_update().get_or_create(
-        website=website, external_id=external_id
-    )
+    try:
+        with transaction.atomic():
+            contact, _ = Contact.objects.select_for_update().get_or_create(
+                website=website, external_id=external_id
+            )
+    except IntegrityError:
+        # Two first visits of one user at once: the other request created the row.
+        contact = Contact.objects.select_for_update().get(website=website, external_id=external_id)
     changed = ["last_seen_at"]
     contact.last_seen_at = timezone.now()
     if name and name != contact.name:

@@ -222,3 +222,16 @@ def test_contact_update_and_delete_keep_the_sessions(website):
     services.contact_delete(contact_id=contact.pk)
     session.refresh_from_db()
     assert session.contact_id is None
+
+
+def test_a_website_with_contacts_cannot_be_deleted(website):
+    from django.db.models import ProtectedError
+
+    services.contact_create(website=website, external_id="u1")
+    session = open_widget(website).session
+    with pytest.raises(ProtectedError):
+        website.delete()
+    Contact.objects.all().delete()
+    website.delete()
+    session.refresh_from_db()
+    assert session.website_id is None  # the conversation stays
