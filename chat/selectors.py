@@ -65,7 +65,7 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
         .values("count")
     )
     last_message = Message.objects.filter(session=OuterRef("pk"), internal=False).order_by("-seq")
-    queryset = SupportSession.objects.select_related("assignee").annotate(
+    queryset = SupportSession.objects.select_related("assignee", "contact").annotate(
         unanswered=Coalesce(Subquery(unanswered), 0),
         last_message_seq=Subquery(last_message.values("seq")[:1]),
         last_message_role=Subquery(last_message.values("role")[:1]),
@@ -95,6 +95,8 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
         queryset = queryset.filter(
             Q(customer_name__icontains=search)
             | Q(customer_email__icontains=search)
+            | Q(contact__name__icontains=search)
+            | Q(contact__email__icontains=search)
             | Exists(matching)
         )
     return queryset.order_by(

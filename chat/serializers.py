@@ -85,6 +85,9 @@ def inbox_summary(session) -> dict:
         "assignee": {"id": assignee.pk, "name": user_display_name(assignee)} if assignee else None,
         "customer_name": session.customer_name,
         "customer_email": session.customer_email,
+        # The contact's name, else the pre-chat one: the inbox shows it instead of "Anonymous".
+        "display_name": session.display_name,
+        "contact_id": session.contact_id,
         "created_at": session.created_at,
         "last_activity_at": session.last_activity_at,
         "escalated_at": session.escalated_at,

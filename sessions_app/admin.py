@@ -2,12 +2,109 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
 from django.db.models import Count, Min, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from . import services
 from .exceptions import SessionError
-from .models import SupportSession
+from .models import Contact, SupportSession, Website
+
+# The desk origin for the install snippet, from the request the admin page is rendering.
+_desk_origin: ContextVar[str] = ContextVar("desk_origin", default="https://desk.example.com")
+
+
+@admin.register(Website)
+class WebsiteAdmin(admin.ModelAdmin):
+    """Sites that embed the widget: origins, look, pre-chat form, and the identity secret."""
+
+    list_display = ["name", "site_key", "origins_display", "prechat_form", "created_at"]
+    search_fields = ["name", "site_key", "allowed_origins"]
+    readonly_fields = ["site_key", "install_snippet", "identity_secret", "created_at"]
+    fields = [
+        "name",
+        "install_snippet",
+        "site_key",
+        "allowed_origins",
+        "accent_color",
+        "greeting",
+        "prechat_form",
+        "identity_secret",
+        "created_at",
+    ]
+    actions = ["rotate_identity_secret"]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        token = _desk_origin.set(request.build_absolute_uri("/").rstrip("/"))
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # A TemplateResponse renders after the view returns: render while the origin is set.
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+        finally:
+            _desk_origin.reset(token)
+
+    @admin.display(description="allowed origins")
+    def origins_display(self, website):
+        return ", ".join(website.origins) or "— (nowhere)"
+
+    @admin.display(description="install snippet")
+    def install_snippet(self, website):
+        if not website.pk:
+            return "Save the website to get its snippet."
+        snippet = (
+            f'<script src="{_desk_origin.get()}/widget.js" '
+            f'data-site="{website.site_key}" async></script>'
+        )
+        return format_html(
+            "<code style='user-select:all'>{}</code><br><small>Paste it before &lt;/body&gt; on "
+            "every page of the site. docs/widget.md shows how to identify signed-in users "
+            "(data-user-id and data-user-hash, signed with the identity secret below).</small>",
+            snippet,
+        )
+
+    @admin.action(description="Rotate the identity secret (old user hashes stop working)")
+    def rotate_identity_secret(self, request, queryset):
+        for website in queryset:
+            services.website_rotate_identity_secret(website_id=website.pk)
+        self.message_user(
+            request,
+            f"{queryset.count()} identity secret(s) rotated: update the site's backend now.",
+            messages.WARNING,
+        )
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    """Customers the desk knows, with their conversations."""
+
+    list_display = ["__str__", "external_id", "email", "website", "created_at", "last_seen_at"]
+    list_filter = ["website"]
+    search_fields = ["name", "email", "external_id"]
+    list_select_related = ["website"]
+    readonly_fields = ["id", "created_at", "last_seen_at", "conversations"]
+
+    @admin.display(description="conversations")
+    def conversations(self, contact):
+        sessions = contact.sessions.order_by("-created_at")[:50]
+        if not sessions:
+            return "—"
+        return format_html_join(
+            "",
+            "<div><a href='{}'>{}</a> · {}</div>",
+            (
+                (
+                    reverse("admin:sessions_app_supportsession_change", args=[s.pk]),
+                    s.created_at.strftime("%Y-%m-%d %H:%M"),
+                    s.get_status_display(),
+                )
+                for s in sessions
+            ),
+        )
 
 
 def _seconds(delta) -> str:
@@ -36,8 +133,9 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "last_activity_at",
     ]
     list_filter = ["status", "handled_by", "assignee", "csat", "created_at"]
-    search_fields = ["id", "customer_name", "customer_email"]
-    list_select_related = ["assignee"]
+    search_fields = ["id", "customer_name", "customer_email", "contact__name", "contact__email"]
+    list_select_related = ["assignee", "contact"]
+    raw_id_fields = ["contact", "website"]
     readonly_fields = [
         "id",
         "token_hash",

@@ -28,7 +28,14 @@ from .authentication import (
     request_api_key_name,
     session_for_request,
 )
-from .exceptions import AlreadyAssigned, InvalidTransition, SessionClosed, SessionError
+from .exceptions import (
+    AlreadyAssigned,
+    InvalidTransition,
+    SessionClosed,
+    SessionError,
+    WidgetError,
+)
+from .identity import MAX_USER_ID_CHARS
 from .models import HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionSerializer
 
@@ -120,11 +127,37 @@ class SessionListApi(APIView):
     class InputSerializer(serializers.Serializer):
         customer_name = DisplayNameField(max_length=200, required=False, allow_blank=True)
         customer_email = serializers.EmailField(required=False, allow_blank=True)
+        site_key = serializers.CharField(
+            max_length=40,
+            required=False,
+            help_text="The widget's site key: binds the session to that website.",
+        )
+        page_origin = serializers.CharField(
+            max_length=300,
+            required=False,
+            allow_blank=True,
+            help_text="The host page's origin (the widget frame learns it from the loader's "
+            "postMessage); the request's own Origin header wins when it is not the desk's.",
+        )
+        page_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        user_id = serializers.CharField(
+            max_length=MAX_USER_ID_CHARS,
+            required=False,
+            allow_blank=True,
+            help_text="The host site's id of its signed-in user; needs user_hash.",
+        )
+        user_hash = serializers.CharField(
+            max_length=128,
+            required=False,
+            allow_blank=True,
+            help_text="hex HMAC-SHA256(identity secret, user_id), computed by the site's backend.",
+        )
 
     class FilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
         handled_by = serializers.ChoiceField(choices=HandledBy.choices, required=False)
         assignee = AssigneeFilterField(required=False)
+        contact = serializers.UUIDField(required=False, help_text="A contact's id.")
         created_after = serializers.DateTimeField(
             required=False, help_text="ISO 8601; sessions created at or after it."
         )
@@ -193,7 +226,7 @@ class SessionListApi(APIView):
         data = request.data if isinstance(request.data, dict) else {}
         payload = self.InputSerializer(data=data)
         payload.is_valid(raise_exception=True)
-        opened = services.session_open(**payload.validated_data)
+        opened = self._open(request, dict(payload.validated_data))
         session = opened.session
         return Response(
             {
@@ -206,12 +239,39 @@ class SessionListApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+    def _open(self, request, data: dict) -> services.OpenedSession:
+        site_key = data.pop("site_key", None)
+        widget_fields = {k: data.pop(k, "") for k in ("page_origin", "page_url", "user_id")}
+        user_hash = data.pop("user_hash", "")
+        if site_key is None:
+            if widget_fields["user_id"] or user_hash:
+                raise ApiError("invalid_field", "user_id and user_hash need a site_key.")
+            return services.session_open(**data)
+        origin = request.headers.get("Origin", "")
+        own_origin = request.build_absolute_uri("/").rstrip("/")
+        if origin and origin != own_origin:
+            # A page calling us directly: the browser's Origin header is the page origin.
+            widget_fields["page_origin"] = origin
+        try:
+            return services.widget_session_open(
+                site_key=site_key,
+                user_hash=user_hash,
+                user_agent=request.headers.get("User-Agent", ""),
+                **widget_fields,
+                **data,
+            )
+        except WidgetError as error:
+            # A client's mistake or a forgery: the answer says which; nothing at ERROR.
+            logger.info("Widget session refused (%s) for site %s", error.code, site_key)
+            raise ApiError(error.code, error.detail, error.status) from None
+
     @extend_schema(
         summary="List sessions",
         description=(
             "Staff or an API key (`read`). Filters: `status`, `handled_by`, `assignee` (a user "
-            "id or `none`), `created_after`/`created_before` (ISO 8601), `search` (customer "
-            "name/email and message text, at most 100 characters), `ordering`. A bad value "
+            "id or `none`), `contact` (a contact's id), `created_after`/`created_before` "
+            "(ISO 8601), `search` (customer name/email and message text, at most 100 "
+            "characters), `ordering`. A bad value "
             "is a 400 `invalid_field`. Paginated with `limit` (1–100) and `offset`."
         ),
         parameters=[FilterSerializer],

@@ -45,3 +45,38 @@ class AlreadyAssigned(SessionError):
 class AlreadyRated(InvalidTransition):
     code = "already_rated"
     detail = "This conversation has already been rated."
+
+
+class WidgetError(SessionError):
+    """Base class of the widget's refusals (site, origin, identity); ``status`` is HTTP's."""
+
+    code = "widget_error"
+    status = 400
+
+
+class UnknownSite(WidgetError):
+    code = "unknown_site"
+    detail = "No website has this site key."
+
+
+class OriginNotAllowed(WidgetError):
+    code = "origin_not_allowed"
+    detail = "This website does not allow the widget on this origin."
+    status = 403
+
+
+class IdentityHashMissing(WidgetError):
+    code = "identity_hash_missing"
+    detail = "user_id must come with user_hash (hex HMAC-SHA256 of user_id with the site's secret)."
+
+
+class IdentityInvalid(WidgetError):
+    code = "identity_invalid"
+    detail = "user_hash does not match user_id: the identity was refused."
+    status = 403
+
+
+class ContactConflict(WidgetError):
+    code = "contact_exists"
+    detail = "A contact with this external_id already exists for this website."
+    status = 409

@@ -1,12 +1,114 @@
-"""SupportSession: one customer conversation, from open to closed."""
+"""SupportSession (one customer conversation), Website (a site the widget runs on), Contact."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+from .origins import normalize_origin
+
+
+def new_site_key() -> str:
+    """Return a fresh public site key (it is in every host page's HTML: not a secret)."""
+    return "site_" + secrets.token_urlsafe(12)
+
+
+def new_identity_secret() -> str:
+    """Return a fresh identity secret (256 bits, hex) for signing user ids."""
+    return secrets.token_hex(32)
+
+
+def validate_origin_lines(value: str) -> None:
+    """Refuse anything but exact origins (scheme://host[:port]), one per line."""
+    for line in value.splitlines():
+        if line.strip() and normalize_origin(line) is None:
+            raise ValidationError(
+                f"{line.strip()!r} is not an origin: write scheme://host[:port], "
+                "nothing after the host (no path, no wildcard)."
+            )
+
+
+class Website(models.Model):
+    """A site that embeds the widget: where it may run, how it looks, how it signs users."""
+
+    name = models.CharField(max_length=200)
+    site_key = models.CharField(max_length=40, unique=True, default=new_site_key, editable=False)
+    allowed_origins = models.TextField(
+        blank=True,
+        validators=[validate_origin_lines],
+        help_text="One origin per line, exactly as the browser sends it, e.g. "
+        "https://shop.example.com or http://localhost:3000. Nothing else may embed the widget.",
+    )
+    accent_color = models.CharField(
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour like #2563eb.")],
+    )
+    greeting = models.CharField(max_length=200, blank=True, default="Hi! How can we help?")
+    prechat_form = models.BooleanField(
+        default=False, help_text="Ask for a name and email before the chat starts."
+    )
+    identity_secret = models.CharField(max_length=64, default=new_identity_secret, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        """Return the allowed origins, normalized (lower-case, default port dropped)."""
+        found = (normalize_origin(line) for line in self.allowed_origins.splitlines())
+        return [origin for origin in found if origin]
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Return whether ``origin`` is exactly one of this site's allowed origins."""
+        normalized = normalize_origin(origin or "")
+        return normalized is not None and normalized in self.origins
+
+
+class Contact(models.Model):
+    """A customer the desk knows: identified by a site's signed user id, or created over REST."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT: a site's contacts are its users; deleting the site must not orphan them into
+    # the site-less namespace, where their external ids could collide.
+    website = models.ForeignKey(
+        Website, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    # The host site's own user id; set only from a verified identity or by staff/API keys.
+    external_id = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["website", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="contact_external_id_unique_per_website",
+            ),
+            # NULLs never collide in a unique index: contacts without a site get their own.
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=models.Q(website__isnull=True) & ~models.Q(external_id=""),
+                name="contact_external_id_unique_without_website",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id or f"contact {str(self.id)[:8]}"
 
 
 class SessionStatus(models.TextChoices):
@@ -46,6 +148,13 @@ class SupportSession(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # Widget sessions: the site they were opened on and the contact they belong to.
+    website = models.ForeignKey(
+        Website, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
 
     class Meta:
         ordering = ["-last_activity_at"]
@@ -58,5 +167,13 @@ class SupportSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.customer_name or self.customer_email or "anonymous"
+        who = self.display_name or "anonymous"
         return f"{who} ({self.get_status_display()}, {str(self.id)[:8]})"
+
+    @property
+    def display_name(self) -> str:
+        """Return the best name known for the customer: the contact's, else the pre-chat one."""
+        contact = self.contact if self.contact_id else None
+        if contact is not None and (contact.name or contact.email):
+            return contact.name or contact.email
+        return self.customer_name or self.customer_email

@@ -10,8 +10,8 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid
-from .models import SupportSession
+from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid, UnknownSite
+from .models import Contact, SupportSession, Website
 
 
 def token_hash(token: str) -> str:
@@ -38,7 +38,7 @@ def session_get(*, session_id: object) -> SupportSession:
     """Return the session by id (validated first) or raise SessionNotFound."""
     parsed = parse_session_id(session_id)
     try:
-        return SupportSession.objects.select_related("assignee").get(pk=parsed)
+        return SupportSession.objects.select_related("assignee", "contact").get(pk=parsed)
     except SupportSession.DoesNotExist:
         raise SessionNotFound() from None
 
@@ -93,16 +93,18 @@ def sessions_list(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     search: str | None = None,
+    contact: uuid.UUID | None = None,
     ordering: str = SESSION_ORDERINGS[0],
 ) -> QuerySet:
     """Return sessions, filtered, most recently active first unless ``ordering`` says otherwise.
 
-    ``assignee`` is a user id or ``"none"`` (unassigned); ``search`` matches the customer's
-    name or email and the text of the session's messages (at most SEARCH_MAX_CHARS).
+    ``contact`` is a Contact id; ``assignee`` is a user id or ``"none"`` (unassigned);
+    ``search`` matches the customer's name or email and the text of the session's messages
+    (at most SEARCH_MAX_CHARS).
     """
     if ordering not in SESSION_ORDERINGS:
         raise ValueError(f"unknown ordering {ordering!r}")
-    queryset = SupportSession.objects.select_related("assignee")
+    queryset = SupportSession.objects.select_related("assignee", "contact")
     if status:
         queryset = queryset.filter(status=status)
     if handled_by:
@@ -115,7 +117,59 @@ def sessions_list(
         queryset = queryset.filter(created_at__gte=created_after)
     if created_before is not None:
         queryset = queryset.filter(created_at__lt=created_before)
+    if contact is not None:
+        queryset = queryset.filter(contact_id=contact)
     if search:
         queryset = queryset.filter(_search_q(search[:SEARCH_MAX_CHARS]))
     # pk breaks ties, so a page boundary never repeats or skips a session.
     return queryset.order_by(ordering, "-pk" if ordering.startswith("-") else "pk")
+
+
+def website_by_key(*, site_key: object) -> Website:
+    """Return the website with this public site key or raise UnknownSite."""
+    if not isinstance(site_key, str) or not 1 <= len(site_key) <= 40:
+        raise UnknownSite()
+    try:
+        return Website.objects.get(site_key=site_key)
+    except Website.DoesNotExist:
+        raise UnknownSite() from None
+
+
+def website_allows_socket_origin(*, session_id: object, origin: str) -> bool:
+    """Return whether ``origin`` is an allowed origin of the website this session came from."""
+    try:
+        parsed = parse_session_id(session_id)
+    except InvalidSessionId:
+        return False
+    website = Website.objects.filter(sessions__pk=parsed).first()
+    return website is not None and website.allows_origin(origin)
+
+
+def contacts_list(*, website: str | None = None, search: str | None = None) -> QuerySet:
+    """Return contacts, newest first, optionally of one site (by site key) or matching text."""
+    queryset = Contact.objects.select_related("website")
+    if website:
+        queryset = queryset.filter(website__site_key=website)
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search) | Q(email__icontains=search) | Q(external_id=search)
+        )
+    return queryset.order_by("-created_at")
+
+
+def contact_get(*, contact_id: object) -> Contact | None:
+    """Return the contact by id, or None for an unknown or malformed id."""
+    try:
+        parsed = uuid.UUID(str(contact_id))
+    except ValueError:
+        return None
+    return Contact.objects.select_related("website").filter(pk=parsed).first()
+
+
+def contact_sessions(*, contact: Contact) -> QuerySet:
+    """Return the contact's sessions, most recent first."""
+    return (
+        SupportSession.objects.filter(contact=contact)
+        .select_related("assignee", "contact")
+        .order_by("-created_at")
+    )

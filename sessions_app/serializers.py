@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
-from .models import SupportSession
+from .models import Contact, SupportSession
 
 # Unicode bidi controls: embeddings, overrides, isolates and the invisible direction marks.
 # In a name they only serve to make text display other than it reads (U+202E "RLO" flips
@@ -49,6 +49,15 @@ class AuthorSerializer(serializers.ModelSerializer):
         return user_display_name(user)
 
 
+class ContactSummarySerializer(serializers.ModelSerializer):
+    """Who the customer is, as far as the desk knows (no free attributes: frames reach them)."""
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name", "email", "external_id"]
+        read_only_fields = fields
+
+
 class SessionSerializer(serializers.ModelSerializer):
     assignee = AuthorSerializer(read_only=True, allow_null=True)
     assignee_name = serializers.SerializerMethodField()
@@ -56,6 +65,10 @@ class SessionSerializer(serializers.ModelSerializer):
     # would make every anonymous session's answer violate its own documentation.
     customer_email = serializers.CharField(
         read_only=True, help_text="The customer's email address, or empty if not given."
+    )
+    contact = ContactSummarySerializer(read_only=True, allow_null=True)
+    display_name = serializers.CharField(
+        read_only=True, help_text="The contact's name, else the pre-chat name; empty if unknown."
     )
 
     class Meta:
@@ -68,6 +81,8 @@ class SessionSerializer(serializers.ModelSerializer):
             "assignee_name",
             "customer_name",
             "customer_email",
+            "contact",
+            "display_name",
             "last_seq",
             "created_at",
             "last_activity_at",

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportdesk import realtime
@@ -20,12 +20,24 @@ from supportdesk.metrics import HANDOVERS
 from .exceptions import (
     AlreadyAssigned,
     AlreadyRated,
+    ContactConflict,
+    IdentityInvalid,
     InvalidTransition,
+    OriginNotAllowed,
     SessionClosed,
     SessionNotFound,
 )
-from .models import HandledBy, SessionStatus, SupportSession
-from .selectors import token_hash
+from .identity import identity_verify
+from .models import (
+    Contact,
+    HandledBy,
+    SessionStatus,
+    SupportSession,
+    Website,
+    new_identity_secret,
+)
+from .origins import normalize_origin as website_origin
+from .selectors import token_hash, website_by_key
 from .serializers import session_payload, user_display_name
 from .signals import (
     csat_submitted,
@@ -47,7 +59,12 @@ class OpenedSession:
 
 
 def session_open(
-    *, customer_name: str = "", customer_email: str = "", metadata: dict | None = None
+    *,
+    customer_name: str = "",
+    customer_email: str = "",
+    metadata: dict | None = None,
+    website: Website | None = None,
+    contact: Contact | None = None,
 ) -> OpenedSession:
     """Create a session and its customer token."""
     token = secrets.token_urlsafe(32)
@@ -56,6 +73,8 @@ def session_open(
         customer_email=customer_email,
         token_hash=token_hash(token),
         metadata=metadata or {},
+        website=website,
+        contact=contact,
     )
     transaction.on_commit(lambda: _broadcast(session.pk))
     send_after_commit(session_created, session_id=session.pk)
@@ -95,7 +114,7 @@ def _timeline(
 
 
 def _broadcast(session_id: uuid.UUID) -> None:
-    session = SupportSession.objects.select_related("assignee").get(pk=session_id)
+    session = SupportSession.objects.select_related("assignee", "contact").get(pk=session_id)
     event = {"type": "session.updated", "session": session_payload(session)}
     realtime.group_send_many(
         [(realtime.session_group(session_id), event), (realtime.AGENTS_GROUP, event)]
@@ -316,3 +335,141 @@ def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
     transaction.on_commit(lambda: _broadcast(session.pk))
     send_after_commit(csat_submitted, session_id=session.pk, csat=csat)
     return session
+
+
+# --- Websites, contacts and the widget's session creation ---------------------------------
+
+
+@transaction.atomic
+def website_rotate_identity_secret(*, website_id: int) -> Website:
+    """Give the site a new identity secret; hashes signed with the old one stop verifying."""
+    website = Website.objects.select_for_update().get(pk=website_id)
+    website.identity_secret = new_identity_secret()
+    website.save(update_fields=["identity_secret"])
+    logger.info("Website %s: identity secret rotated", website.pk)
+    return website
+
+
+@transaction.atomic
+def contact_identify(
+    *, website: Website, external_id: str, name: str = "", email: str = ""
+) -> Contact:
+    """Find or create the site's contact for a VERIFIED external id and mark it seen.
+
+    A name or email passed along updates the contact: the host site is the source of truth
+    for its signed-in user (the hash signs the id only, so only a verified id gets here).
+    """
+    try:
+        with transaction.atomic():
+            contact, _ = Contact.objects.select_for_update().get_or_create(
+                website=website, external_id=external_id
+            )
+    except IntegrityError:
+        # Two first visits of one user at once: the other request created the row.
+        contact = Contact.objects.select_for_update().get(website=website, external_id=external_id)
+    changed = ["last_seen_at"]
+    contact.last_seen_at = timezone.now()
+    if name and name != contact.name:
+        contact.name = name
+        changed.append("name")
+    if email and email != contact.email:
+        contact.email = email
+        changed.append("email")
+    contact.save(update_fields=changed)
+    return contact
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    website: Website | None = None,
+    external_id: str = "",
+    name: str = "",
+    email: str = "",
+    attributes: dict | None = None,
+) -> Contact:
+    """Create a contact (REST, admin); a taken external id raises ContactConflict."""
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(
+                website=website,
+                external_id=external_id,
+                name=name,
+                email=email,
+                attributes=attributes or {},
+            )
+    except IntegrityError:
+        raise ContactConflict() from None
+
+
+@transaction.atomic
+def contact_update(*, contact_id: uuid.UUID | str, **fields) -> Contact:
+    """Change a contact's name, email, external_id, website or attributes."""
+    contact = Contact.objects.select_for_update().get(pk=contact_id)
+    allowed = {"website", "external_id", "name", "email", "attributes"}
+    for field, value in fields.items():
+        if field not in allowed:
+            raise TypeError(f"contact_update() got an unexpected field {field!r}")
+        setattr(contact, field, value)
+    try:
+        with transaction.atomic():
+            contact.save(update_fields=list(fields) or None)
+    except IntegrityError:
+        raise ContactConflict() from None
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact_id: uuid.UUID | str) -> None:
+    """Delete a contact; its sessions stay, without a contact."""
+    Contact.objects.filter(pk=contact_id).delete()
+
+
+MAX_PAGE_URL_CHARS = 2000
+MAX_USER_AGENT_CHARS = 500
+
+
+@transaction.atomic
+def widget_session_open(
+    *,
+    site_key: str,
+    page_origin: str,
+    page_url: str = "",
+    user_agent: str = "",
+    user_id: str = "",
+    user_hash: str = "",
+    customer_name: str = "",
+    customer_email: str = "",
+) -> OpenedSession:
+    """Open a session for the widget of ``site_key`` embedded on ``page_origin``.
+
+    Refuses an unknown site (UnknownSite), an origin the site does not list
+    (OriginNotAllowed), and an unsigned or wrongly signed user id (IdentityHashMissing,
+    IdentityInvalid): such an id is neither trusted nor stored. A verified id finds or
+    creates the site's Contact. The page URL (if on that origin) and user agent are kept
+    in the session's metadata.
+    """
+    website = website_by_key(site_key=site_key)
+    if not website.allows_origin(page_origin):
+        raise OriginNotAllowed()
+    contact = None
+    if user_id:
+        identity_verify(website=website, user_id=user_id, user_hash=user_hash)
+        contact = contact_identify(
+            website=website, external_id=user_id, name=customer_name, email=customer_email
+        )
+    elif user_hash:
+        raise IdentityInvalid("user_hash was given without user_id.")
+    metadata = {"source": "widget", "page_origin": website_origin(page_origin)}
+    # A URL of another origin would be the client's invention: keep only one on the page's.
+    if page_url and page_url.startswith(metadata["page_origin"] + "/"):
+        metadata["page_url"] = page_url[:MAX_PAGE_URL_CHARS]
+    if user_agent:
+        metadata["user_agent"] = user_agent[:MAX_USER_AGENT_CHARS]
+    return session_open(
+        customer_name=customer_name,
+        customer_email=customer_email,
+        metadata=metadata,
+        website=website,
+        contact=contact,
+    )

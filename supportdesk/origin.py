@@ -7,8 +7,11 @@ Daphne lets `Origin: null` through; this validator does neither.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -75,6 +78,24 @@ def origin_allowed(origin: str | None, host: str | None, scheme: str | None = No
     return origin_host == host_name.strip("[]") and origin_port == expected_port
 
 
+# Customer sockets only: the agent socket never admits another origin.
+_CUSTOMER_SOCKET_PATH = re.compile(r"^/ws/sessions/(?P<session_id>[^/]+)/?$")
+# Hooks (session_id, origin) -> bool that may admit a foreign origin for one customer socket.
+# sessions_app registers the widget's: a site's allowed origins, for that site's sessions only
+# (supportdesk sits below the apps, so they plug in here instead of being imported).
+_customer_origin_hooks: list[Callable[[str, str], bool]] = []
+
+
+def register_customer_origin_hook(hook: Callable[[str, str], bool]) -> None:
+    """Let ``hook(session_id, origin)`` admit an otherwise foreign origin on a customer socket."""
+    if hook not in _customer_origin_hooks:
+        _customer_origin_hooks.append(hook)
+
+
+def _customer_origin_admitted(session_id: str, origin: str) -> bool:
+    return any(hook(session_id, origin) for hook in _customer_origin_hooks)
+
+
 class WebsocketOriginValidator:
     """ASGI middleware: deny the handshake (HTTP 403) for a disallowed Origin."""
 
@@ -86,8 +107,19 @@ class WebsocketOriginValidator:
             origin = _header(scope, b"origin")
             host = _header(scope, b"host")
             # Daphne names the scheme only behind trusted proxy headers; otherwise unknown.
-            if not origin_allowed(origin, host, scope.get("scheme")):
+            if not origin_allowed(origin, host, scope.get("scheme")) and not (
+                await self._admitted_for_session(scope, origin)
+            ):
                 logger.info("WebSocket from origin %r refused", origin)
                 denier = WebsocketDenier()
                 return await denier(scope, receive, send)
         return await self.application(scope, receive, send)
+
+    @staticmethod
+    async def _admitted_for_session(scope, origin: str | None) -> bool:
+        match = _CUSTOMER_SOCKET_PATH.match(scope.get("path", ""))
+        if origin is None or match is None or not _customer_origin_hooks:
+            return False
+        if origin.strip().lower() == "null":
+            return False
+        return await database_sync_to_async(_customer_origin_admitted)(match["session_id"], origin)

@@ -11,7 +11,9 @@ from chat import api_canned
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
 from chat.views import ConsoleLoginView, chat_page, console_page
+from chat.widget_views import widget_config, widget_frame, widget_loader
 from sessions_app import api as session_api
+from sessions_app import contacts_api
 from webhooks import api as webhook_api
 
 from . import health, ops
@@ -92,6 +94,15 @@ api_v1 = [
         webhook_api.WebhookRedeliverApi.as_view(),
         name="webhook-redeliver",
     ),
+    path("contacts/", contacts_api.ContactListApi.as_view(), name="contact-list"),
+    path(
+        "contacts/<str:contact_id>/", contacts_api.ContactDetailApi.as_view(), name="contact-detail"
+    ),
+    path(
+        "contacts/<str:contact_id>/sessions/",
+        contacts_api.ContactSessionsApi.as_view(),
+        name="contact-sessions",
+    ),
     path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
     path(
         "ops/websockets/cleanup/",
@@ -106,6 +117,10 @@ urlpatterns = [
     path("console/", console_page, name="console"),
     path("console/login/", ConsoleLoginView.as_view(), name="console-login"),
     path("console/logout/", LogoutView.as_view(next_page="console-login"), name="console-logout"),
+    # The embeddable widget: its loader, its per-site config (CORS) and its framed page.
+    path("widget.js", widget_loader, name="widget-loader"),
+    path("widget/<str:site_key>/", widget_frame, name="widget-frame"),
+    path("widget/<str:site_key>/config", widget_config, name="widget-config"),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

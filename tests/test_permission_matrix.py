@@ -21,6 +21,7 @@ from agents.signals import index_updates_muted
 from apikeys.services import api_key_create
 from chat.models import CannedResponse
 from sessions_app import services
+from sessions_app.models import Contact
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -69,6 +70,11 @@ def _with_canned(path: str, session) -> str:
     return path.replace("{id}", str(canned.pk))
 
 
+def _with_contact(path: str, session) -> str:
+    contact = Contact.objects.create(name="Grace Hopper")
+    return path.replace("{id}", str(contact.pk))
+
+
 def _with_webhook(path: str, session) -> str:
     """Create an endpoint with one failed delivery; fill the path's ids (endpoint, delivery)."""
     endpoint = WebhookEndpoint.objects.create(
@@ -111,6 +117,12 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/canned-responses/{id}/": Call(url=_with_canned),
     "PATCH /api/v1/canned-responses/{id}/": Call(body={"title": "T2"}, url=_with_canned),
     "DELETE /api/v1/canned-responses/{id}/": Call(url=_with_canned),
+    "GET /api/v1/contacts/": Call(),
+    "POST /api/v1/contacts/": Call(body={"name": "Grace Hopper", "email": "grace@example.com"}),
+    "GET /api/v1/contacts/{id}/": Call(url=_with_contact),
+    "PATCH /api/v1/contacts/{id}/": Call(body={"name": "Grace H."}, url=_with_contact),
+    "DELETE /api/v1/contacts/{id}/": Call(url=_with_contact),
+    "GET /api/v1/contacts/{id}/sessions/": Call(url=_with_contact),
     "GET /api/v1/webhooks/": Call(),
     # A public address: the SSRF guard refuses private ones (and resolving a name needs DNS).
     "POST /api/v1/webhooks/": Call(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from chat.services import message_create
-from sessions_app.models import SupportSession
+from sessions_app.models import Contact, SupportSession
 from tests.factories import StaffFactory, SupportSessionFactory
 from tests.rest import api_client, assert_error
 
@@ -38,6 +39,14 @@ def test_filters_by_status_handled_by_and_assignee(staff):
     assert ids(staff.get(LIST, {"assignee": agent.pk})) == [str(mine.pk)]
     assert set(ids(staff.get(LIST, {"assignee": "none"}))) == {str(queued.pk), str(ai.pk)}
     assert ids(staff.get(LIST, {"assignee": "NONE", "status": "open"})) == [str(ai.pk)]
+
+
+def test_filters_by_contact(staff):
+    grace = Contact.objects.create(name="Grace Hopper")
+    hers = SupportSessionFactory(contact=grace)
+    SupportSessionFactory()
+    assert ids(staff.get(LIST, {"contact": str(grace.pk)})) == [str(hers.pk)]
+    assert ids(staff.get(LIST, {"contact": str(uuid.uuid4())})) == []
 
 
 def test_filters_by_created_range():
@@ -103,6 +112,8 @@ def test_ordering_and_pagination(staff):
         {"search": "nul\x00byte"},
         {"created_after": "0001-01-01T00:00:00+01:00"},  # out of range once in UTC
         {"ordering": "token_hash"},
+        {"contact": "undefined"},
+        {"contact": "42"},
         {"limit": "0"},
         {"limit": "many"},
         {"offset": "-1"},

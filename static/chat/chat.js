@@ -9,7 +9,13 @@
   // Constants & config
   // ---------------------------------------------------------------------------
 
-  const STORAGE_KEY = 'supportdesk.session';
+  // The widget frame keeps one session per site (data-storage-key); the chat page has one.
+  const STORAGE_KEY = root.dataset.storageKey || 'supportdesk.session';
+  // Set by static/widget/frame.js when this page runs inside the embeddable widget: it says
+  // when to start (after the loader's handshake / pre-chat form), what to send when opening
+  // a session, and hears about new messages (unread badge) and refusals.
+  const embed = window.supportdeskEmbed || null;
+  const notifyEmbed = (type, detail) => { if (embed) embed.notify(type, detail); };
   const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   // Close codes meaning "this session/token is no good": retrying the same session would loop forever.
   const SESSION_REJECT_CODES = new Set([4001, 4003, 4004]);
@@ -195,7 +201,7 @@
   });
 
   const api = {
-    createSession: () => apiRequest('POST', '/sessions/', { body: {} }),
+    createSession: () => apiRequest('POST', '/sessions/', { body: embed ? embed.sessionBody() : {} }),
     getSession: (s) => (isValidSession(s)
       ? apiRequest('GET', `/sessions/${s.id}/`, { token: s.token })
       : rejectBadSession()),
@@ -210,6 +216,7 @@
 
   async function boot() {
     setConn('connecting');
+    if (embed) await embed.ready;
     const stored = storage.load();
     if (stored) {
       const res = await api.getSession(stored);
@@ -250,6 +257,15 @@
         const { token, ...info } = res.data; // keep the secret out of the debug-visible session info
         applySession(info);
         connect();
+        return;
+      }
+      if (res.status === 400 || res.status === 403) {
+        // A verdict on the request (unknown site, origin not allowed, forged identity):
+        // retrying the same request cannot succeed, so say why and stop.
+        showNotice((res.error && res.error.detail) || 'This chat could not be started.', { key: 'create' });
+        setConn('offline');
+        setComposerEnabled(false);
+        notifyEmbed('refused', res.error);
         return;
       }
       let delay;
@@ -626,6 +642,7 @@
     if (role === 'assistant' && m.requires_escalation && !state.closed && seq !== null && seq > state.liveAfterSeq) {
       setStatusNotice(TEXT.escalated);
     }
+    if (role !== 'customer' && seq !== null && seq > state.liveAfterSeq) notifyEmbed('message', { role, seq });
     afterRender();
   }
 

@@ -218,7 +218,11 @@
     const a = assigneeOf(s);
     return !!s && isHuman(s) && !isClosed(s) && !!a && sameId(a.id, state.me.id);
   }
-  const customerName = (s) => (s && s.customer_name ? String(s.customer_name) : 'Anonymous');
+  // The contact's (or the pre-chat) name wherever the server knows one.
+  const customerName = (s) => {
+    const name = s && (s.display_name || s.customer_name);
+    return name ? String(name) : 'Anonymous';
+  };
 
   // ---------------------------------------------------------------------------
   // Notice & connection pill
@@ -550,7 +554,7 @@
 
   function pickSessionFields(s) {
     const out = {};
-    for (const k of ['status', 'handled_by', 'assignee', 'customer_name', 'customer_email', 'created_at',
+    for (const k of ['status', 'handled_by', 'assignee', 'customer_name', 'customer_email', 'display_name', 'contact', 'contact_id', 'created_at',
       'last_activity_at', 'closed_at', 'csat', 'escalated_at']) {
       if (Object.prototype.hasOwnProperty.call(s, k)) out[k] = s[k];
     }
@@ -591,7 +595,7 @@
   function matchesSearch(s, query) {
     const q = query.trim().toLowerCase();
     if (!q) return true;
-    const hay = [s.customer_name, s.customer_email, s.id, s.last_message && s.last_message.content,
+    const hay = [s.display_name, s.customer_name, s.customer_email, s.id, s.last_message && s.last_message.content,
       assigneeOf(s) && assigneeOf(s).name].filter(Boolean).join(' ').toLowerCase();
     return q.split(/\s+/).every((w) => hay.includes(w));
   }
@@ -894,6 +898,9 @@
     };
   }
 
+  // contact-panel.js opens a contact's earlier conversation through this.
+  window.supportdeskConsole = { joinSession: (id) => joinSession(keyOf(id)) };
+
   function joinSession(key) {
     if (!key) return;
     const cur = state.current;
@@ -1071,6 +1078,8 @@
     el.detailActivity.textContent = formatDateTime(info.last_activity_at);
     el.detailClosedRow.hidden = !info.closed_at;
     el.detailClosed.textContent = formatDateTime(info.closed_at);
+    // The contact (attributes, earlier conversations) lives in its own module: contact-panel.js.
+    if (window.supportdeskContactPanel) window.supportdeskContactPanel.show(cur.key, info);
 
     const csat = Number(info.csat);
     const rated = Number.isInteger(csat) && csat >= 1 && csat <= 5;
