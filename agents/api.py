@@ -108,6 +108,9 @@ def _json_object(request) -> dict:
 class ArticleListApi(APIView):
     """GET: list articles. POST: create one."""
 
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
+    may_conflict = True  # the schema documents 409 slug_taken for a create
+
     permission_classes = [StaffOrApiKey]
 
     class FilterSerializer(PageQuerySerializer):
@@ -202,6 +205,7 @@ class ArticleExampleListApi(APIView):
     """GET an article's example questions; POST new ones."""
 
     permission_classes = [StaffOrApiKey]
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
 
     @extend_schema_serializer(component_name="ExampleCreateInput")
     class InputSerializer(serializers.Serializer):

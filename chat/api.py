@@ -208,7 +208,7 @@ class NoteCreateApi(APIView):
             "(200) and creates nothing."
         ),
         request=MessageCreateSerializer,
-        responses={201: StaffMessageSerializer},
+        responses={201: StaffMessageSerializer, 200: StaffMessageSerializer},
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)

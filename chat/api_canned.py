@@ -56,6 +56,9 @@ def _json_object(request) -> dict:
 class CannedResponseListApi(APIView):
     """GET: list canned responses. POST: create one."""
 
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
+    may_conflict = True  # the schema documents 409 shortcut_taken for a create
+
     permission_classes = [StaffOrApiKey]
 
     @extend_schema(

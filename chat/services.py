@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sessions_app.exceptions import SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from sessions_app.services import session_take_over
 from sessions_app.signals import send_after_commit
 from supportdesk import realtime
 from supportdesk.conf import app_setting
@@ -53,6 +54,21 @@ def _validate_content(content: Any, role: str) -> str:
     return content
 
 
+def _session_locked(session_id: uuid.UUID | str) -> SupportSession:
+    """Return the session, locked for this transaction (its seq and status are ours)."""
+    try:
+        return SupportSession.objects.select_for_update().get(pk=session_id)
+    except SupportSession.DoesNotExist:
+        raise SessionNotFound() from None
+
+
+def _resent(session: SupportSession, client_msg_id: str | None) -> Message | None:
+    """Return the message already stored under ``client_msg_id`` (a re-send), if any."""
+    if client_msg_id is None:
+        return None
+    return Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
+
+
 def message_create(
     *,
     session_id: uuid.UUID | str,
@@ -77,15 +93,10 @@ def message_create(
     # An internal note is typed by an agent too, so it gets the same size limit.
     content = _validate_content(content, MessageRole.AGENT if internal else role)
     with transaction.atomic():
-        try:
-            session = SupportSession.objects.select_for_update().get(pk=session_id)
-        except SupportSession.DoesNotExist:
-            raise SessionNotFound() from None
-
-        if client_msg_id is not None:
-            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
-            if existing is not None:
-                return MessageResult(existing, created=False)
+        session = _session_locked(session_id)
+        existing = _resent(session, client_msg_id)
+        if existing is not None:
+            return MessageResult(existing, created=False)
         if in_reply_to_id is not None:
             existing = Message.objects.filter(in_reply_to_id=in_reply_to_id).first()
             if existing is not None:
@@ -233,18 +244,11 @@ def staff_reply_send(
     person to assign, so it replies to an unassigned session as it is. Either gets NotAssigned
     when another agent holds the session. A re-sent ``client_msg_id`` returns the stored reply.
     """
-    # Imported here, not at the top: sessions_app's services import chat's lazily too.
-    from sessions_app.services import session_take_over
-
     with transaction.atomic():
-        try:
-            session = SupportSession.objects.select_for_update().get(pk=session_id)
-        except SupportSession.DoesNotExist:
-            raise SessionNotFound() from None
-        if client_msg_id is not None:
-            existing = Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
-            if existing is not None:
-                return MessageResult(existing, created=False)
+        session = _session_locked(session_id)
+        existing = _resent(session, client_msg_id)
+        if existing is not None:
+            return MessageResult(existing, created=False)
         if (
             user is not None
             and session.assignee_id is None

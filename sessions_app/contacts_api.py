@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.permissions import StaffOrApiKey
-from supportdesk.api import ApiError, Pagination
+from supportdesk.api import ApiError, Pagination, json_value_check
 
 from . import selectors, services
 from .exceptions import UnknownSite, WidgetError
@@ -22,6 +22,8 @@ class ContactSerializer(serializers.ModelSerializer):
     website = serializers.SlugRelatedField(
         slug_field="site_key", read_only=True, allow_null=True, help_text="The site's key."
     )
+    # A plain string in the schema: "" (not given) is no email address.
+    email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
 
     class Meta:
         model = Contact
@@ -46,6 +48,10 @@ class ContactInputSerializer(serializers.Serializer):
     name = DisplayNameField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     attributes = serializers.DictField(required=False)
+
+    def validate_attributes(self, value):
+        json_value_check(value)
+        return value
 
     def validate_website(self, value):
         if value in (None, ""):
@@ -73,6 +79,8 @@ def _service(function, **kwargs):
 class ContactListApi(APIView):
     """GET: list contacts (filter by site key, search name/email/external id). POST: create."""
 
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
+    may_conflict = True  # the schema documents 409 contact_exists for a create
     permission_classes = [StaffOrApiKey]
 
     class FilterSerializer(serializers.Serializer):
@@ -138,6 +146,7 @@ class ContactDetailApi(APIView):
 class ContactSessionsApi(APIView):
     """GET the contact's conversations, most recent first."""
 
+    pagination_class = Pagination  # so the schema shows the {count, next, previous, results} page
     permission_classes = [StaffOrApiKey]
 
     @extend_schema(

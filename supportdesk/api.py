@@ -47,6 +47,37 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
+def json_value_check(value, *, max_depth: int = 6) -> None:
+    """Raise ValidationError unless ``value`` can be stored as JSON in PostgreSQL as it is.
+
+    jsonb refuses a NUL character, psycopg a lone UTF-16 surrogate, and neither is text a
+    person meant: both are refused in any key or string of a free-form JSON field, as DRF's
+    CharField refuses them in plain fields.
+    """
+
+    def walk(item, depth: int) -> None:
+        if depth > max_depth:
+            raise serializers.ValidationError(f"nested deeper than {max_depth} levels.")
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise serializers.ValidationError("text must not contain NUL characters.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise serializers.ValidationError(
+                    "text must be valid Unicode (no lone surrogates)."
+                ) from None
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                walk(key, depth + 1)
+                walk(child, depth + 1)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child, depth + 1)
+
+    walk(value, 0)
+
+
 class ApiError(exceptions.APIException):
     """An API error with an explicit snake_case code and HTTP status."""
 

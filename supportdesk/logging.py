@@ -18,6 +18,24 @@ context_id: ContextVar[str] = ContextVar("context_id", default="-")
 _CONTEXT_KEYS = {"req": "request_id", "ws": "connection_id", "task": "task_id"}
 
 
+class RecoveredFaultFilter(logging.Filter):
+    """Log a fault the app survives as one WARNING line, not an ERROR with a traceback.
+
+    django-redis reports each cache call it ignored during a Redis outage with
+    ``logger.exception`` (ERROR); the request was served without the cache, so for an
+    operator that is a recovered fault (CONVENTIONS: WARNING), and /health/ready says why.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            if record.exc_info and record.exc_info[1] is not None:
+                record.msg = f"{record.getMessage()}: {record.exc_info[1]!r}"
+                record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class ContextFilter(logging.Filter):
     """Attach the current request/connection/task id to each record as ``context_id``."""
 

@@ -8,8 +8,9 @@ added later by other apps — gets, without writing anything:
 - the error responses that can happen to it, each with the one error shape
   (``ErrorResponse``): 400 when it takes input, 401 always (a malformed or revoked
   credential), 403 unless it is open to anyone, 404 when its path names an object, 409 for
-  a change to a named object, 413 when it takes a body, 429 and 503 always (with
-  ``Retry-After``). A code an endpoint documents itself is left as it is;
+  a change to a named object or a create whose view sets ``may_conflict``, 413 when it
+  takes a body, 429 and 503 always (with ``Retry-After``). A code an endpoint documents
+  itself is left as it is;
 - the ``X-Request-ID`` response header, and a tag per resource (``/api/v1/<resource>/``).
 
 The authentication extensions name the schemes by dotted path: supportdesk imports no app.
@@ -165,6 +166,11 @@ class AutoSchema(SpectacularAutoSchema):
             who.append(f"an API key with the `{self.required_scope()}` scope")
         return "**Access:** " + ", ".join(who) + "." if who else ""
 
+    def _get_paginator(self):
+        # Only GET lists are pages; a POST that answers with the rows it created (examples)
+        # answers a plain array.
+        return super()._get_paginator() if self.method == "GET" else None
+
     def _error_statuses(self) -> list[str]:
         has_path_params = "{" in self.path
         has_body = self.method in _BODY_METHODS
@@ -177,8 +183,12 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.append("403")
         if has_path_params:
             statuses.append("404")
-            if self.method not in permissions.SAFE_METHODS:
-                statuses.append("409")
+        # A change to a named object, or a create that may clash with a stored one (a view
+        # says so with ``may_conflict``: a taken slug, shortcut or external id).
+        if self.method not in permissions.SAFE_METHODS and (
+            has_path_params or getattr(self.view, "may_conflict", False)
+        ):
+            statuses.append("409")
         if has_body:
             statuses.append("413")
         statuses += ["429", "503"]

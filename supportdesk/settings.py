@@ -397,7 +397,10 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "supportdesk.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "supportdesk.logging.ContextFilter"},
+        "recovered_fault": {"()": "supportdesk.logging.RecoveredFaultFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(context_id)s] %(message)s",
@@ -416,5 +419,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
         "celery": {"level": "INFO"},
+        # A cache outage is survived (IGNORE_EXCEPTIONS): a WARNING, not an ERROR.
+        "supportdesk.cache": {"filters": ["recovered_fault"]},
     },
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.test import APIClient
 
 from apikeys.services import api_key_create
+from supportdesk.metrics import RATE_LIMIT_HITS
 from tests.factories import DEFAULT_TOKEN, StaffFactory, UserFactory
 
 
@@ -35,3 +36,17 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["detail"]
     assert body["request_id"] == response["X-Request-ID"]
     return body
+
+
+def assert_throttled(response) -> None:
+    """Assert ``response`` is a 429 in the error shape with a usable Retry-After."""
+    assert response.status_code == 429, response.content
+    body = response.json()
+    assert body["error"]["code"] == "throttled"
+    assert body["request_id"]
+    assert int(response["Retry-After"]) >= 1
+
+
+def hits(scope: str) -> float:
+    """Return the rate-limit hits counted so far for ``scope`` (this process's metric)."""
+    return RATE_LIMIT_HITS.labels(scope)._value.get()

@@ -190,3 +190,20 @@ def test_contacts_permissions():
     ops = key_client("ops")
     assert ops.get(CONTACTS).status_code == 403
     assert Contact.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        '{"plan\\u0000": "pro"}',  # NUL in a key: jsonb refuses it (was a 500)
+        '{"plan": "pro\\u0000"}',
+        '{"plan": ["\\ud800"]}',  # a lone surrogate: psycopg refuses it
+        '{"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}',  # nested too deep
+    ],
+)
+def test_contact_attributes_that_cannot_be_stored_are_400(staff_client, attributes):
+    body = '{"name": "Grace", "attributes": ' + attributes + "}"
+    response = staff_client.post(CONTACTS, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid_field"
+    assert not Contact.objects.exists()

@@ -6,24 +6,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions_app.selectors import token_hash
-from supportdesk.metrics import RATE_LIMIT_HITS
 from tests.factories import DEFAULT_TOKEN, SupportSessionFactory
+from tests.rest import assert_throttled, hits
 
 pytestmark = pytest.mark.django_db
 
 SESSIONS = "/api/v1/sessions/"
-
-
-def hits(scope: str) -> float:
-    return RATE_LIMIT_HITS.labels(scope)._value.get()
-
-
-def assert_throttled(response):
-    assert response.status_code == 429, response.content
-    body = response.json()
-    assert body["error"]["code"] == "throttled"
-    assert body["request_id"]
-    assert int(response["Retry-After"]) >= 1
 
 
 def test_customer_token_is_limited_per_token(throttle_rates):
