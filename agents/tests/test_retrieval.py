@@ -237,6 +237,9 @@ BANKING_SAMPLE_SIZE = 60
 BANKING_ACCURACY_FLOOR = 0.75
 
 
+# Builds the whole Banking77 index (about 110 s on an idle 2-core machine): the suite-wide
+# 180 s budget is too tight for it on a busy one.
+@pytest.mark.timeout(480)
 def test_banking77_dev_sample_accuracy(banking77, minilm) -> None:
     assert banking77 == BANKING
     examples: dict[str, list[str]] = defaultdict(list)
