@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make up` only: Daphne processes (more than 1: behind HAProxy on PORT) and Celery workers.
+WEB ?= 1
+WORKERS ?= 1
 # Full-mode services for `make test` / `make up` (override as needed).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/supportdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -52,10 +55,12 @@ test: $(STAMP) /usr/bin/chromium lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -m full
 
-# Full mode without Docker, against local PostgreSQL and Redis: Daphne, a worker and beat.
+# Full mode without Docker, against local PostgreSQL and Redis: WEB Daphne processes (behind
+# HAProxy when WEB > 1), WORKERS Celery workers and one beat, e.g. `make up WEB=2 WORKERS=2`.
 up: $(STAMP)
 	bash scripts/ensure-services.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) bash scripts/up.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) HOST=$(HOST) PORT=$(PORT) \
+		WEB=$(WEB) WORKERS=$(WORKERS) bash scripts/up.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
