@@ -47,9 +47,13 @@ format: $(STAMP)
 	@echo "Installing Debian's chromium for the browser tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+/usr/sbin/haproxy:
+	@echo "Installing Debian's haproxy for the scale-out test (tests/full/test_scale_out.py)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+
 # Embedded suite first (SQLite, in-memory layer, eager Celery, a real Daphne and Chromium),
 # then the full suite against real PostgreSQL and Redis with real Daphne and Celery processes.
-test: $(STAMP) /usr/bin/chromium lint
+test: $(STAMP) /usr/bin/chromium /usr/sbin/haproxy lint
 	$(BIN)/python -m pytest -m "not full"
 	bash scripts/ensure-services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \

@@ -224,8 +224,12 @@ def start_haproxy(
     The configuration is the one `make up WEB=N` uses (scripts/haproxy_config.py). Returns
     once every backend passed its health check, with the balancer's base URL.
     """
+    import shutil
+
     from scripts.haproxy_config import BACKEND_HEADER, render
 
+    if shutil.which("haproxy") is None:
+        raise RuntimeError("haproxy is not installed: `make test` installs Debian's package")
     port = port or free_port()
     servers = [urllib.parse.urlsplit(url).netloc for url in backends]
     config = log_dir / f"haproxy-{port}.cfg"

@@ -96,8 +96,8 @@ def _backend(ws: Ws) -> str:
     return ws.conn.response.headers[BACKEND_HEADER]
 
 
-async def _open_on(url: str, backend: str | None, *, name: str, avoid: str | None = None) -> Ws:
-    """Open a socket through the balancer until it lands on ``backend`` (or not on ``avoid``).
+async def _open_on(url: str, *, name: str, avoid: str | None = None) -> Ws:
+    """Open a socket through the balancer until it lands on a process other than ``avoid``.
 
     Sockets that land elsewhere stay open until then (leastconn sends the next one to the
     other process) and are closed afterwards.
@@ -107,11 +107,11 @@ async def _open_on(url: str, backend: str | None, *, name: str, avoid: str | Non
         for attempt in range(6):
             ws = await Ws.open(url, name=f"{name}#{attempt}")
             landed = _backend(ws)
-            if (backend is None or landed == backend) and landed != avoid:
+            if landed != avoid:
                 ws.name = name
                 return ws
             misses.append(ws)
-        raise AssertionError(f"{name}: never landed on {backend or 'not ' + str(avoid)}")
+        raise AssertionError(f"{name}: every attempt landed on {avoid}")
     finally:
         for miss in misses:
             await miss.close()
@@ -147,8 +147,8 @@ async def test_one_session_on_two_processes(stack, balanced, small_knowledge_bas
     session_id, token = created.body["id"], created.body["token"]
     url = f"{ws_base}/ws/sessions/{session_id}/"
 
-    a = await _open_on(url, None, name="A")
-    b = await _open_on(url, None, name="B", avoid=_backend(a))
+    a = await _open_on(url, name="A")
+    b = await _open_on(url, name="B", avoid=_backend(a))
     c: Ws | None = None
     try:
         assert {_backend(a), _backend(b)} == {"web1", "web2"}
@@ -199,7 +199,7 @@ async def test_one_session_on_two_processes(stack, balanced, small_knowledge_bas
         missed_reply = await _assistant_after(a, ack["seq"])
 
         # --- B resumes on the OTHER process: exactly what it missed, then live messages --------
-        c = await _open_on(url, None, name="C", avoid=b_backend)
+        c = await _open_on(url, name="C", avoid=b_backend)
         ready = await c.auth(token, last_seq=b_seen)
         assert ready["last_seq"] == b_seen
         stored = await in_thread(_db_seqs, session_id)
