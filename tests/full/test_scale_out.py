@@ -8,6 +8,7 @@ socket that resumes on the other process gets exactly what it missed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -220,3 +221,70 @@ async def test_one_session_on_two_processes(stack, balanced, small_knowledge_bas
                 await ws.close()
     for process in processes:
         assert process.alive(), f"{process.name} died:\n{process.log_text()[-4000:]}"
+
+
+def _hand_to_person(session_id: str) -> None:
+    from sessions_app.models import HandledBy, SessionStatus, SupportSession
+
+    SupportSession.objects.filter(id=session_id).update(
+        handled_by=HandledBy.HUMAN, status=SessionStatus.ESCALATED
+    )
+
+
+def _post(base_url: str, session_id: str, token: str, key: str):
+    return http(
+        "POST",
+        f"{base_url}/api/v1/sessions/{session_id}/messages/",
+        json_body={"content": f"note {key}", "client_msg_id": key},
+        headers={"Authorization": f"Session {token}"},
+    )
+
+
+# Runs last in this module: it kills one of the module's Daphne processes.
+@pytest.mark.django_db(transaction=True)
+async def test_a_dead_process_is_taken_out_and_its_sockets_resume_on_the_other(stack, balanced):
+    base_url, processes = balanced
+    haproxy = processes[2]
+    log_start = haproxy.log_size()
+    created = await in_thread(http, "POST", f"{base_url}/api/v1/sessions/", json_body={})
+    assert created.status == 201, created.body
+    session_id, token = created.body["id"], created.body["token"]
+    await in_thread(_hand_to_person, session_id)  # no agent reply: only these messages
+    url = f"{base_url.replace('http://', 'ws://')}/ws/sessions/{session_id}/"
+    a = await _open_on(url, name="A")
+    b = await _open_on(url, name="B", avoid=_backend(a))
+    c: Ws | None = None
+    try:
+        await a.auth(token)
+        await b.auth(token)
+        first = await in_thread(_post, base_url, session_id, token, "before")
+        assert first.status == 201, first.body
+        for ws in (a, b):
+            await ws.until(lambda f: f.get("type") == "message" and f["message"]["seq"] == 1)
+
+        # --- A's process dies (SIGKILL: no goodbye); A's socket drops -------------------------
+        dead = _backend(a)
+        processes[int(dead.removeprefix("web")) - 1].process.kill()
+        assert await a.wait_closed(timeout=10) == 1006
+        # Requests keep being answered (a refused connection is redispatched) ...
+        during = await in_thread(_post, base_url, session_id, token, "during")
+        assert during.status == 201, during.body
+        await b.until(lambda f: f.get("type") == "message" and f["message"]["seq"] == 2)
+        # ... and the health check takes the dead process out.
+        deadline = asyncio.get_running_loop().time() + 10
+        while f"daphne/{dead} is DOWN" not in haproxy.log_text(log_start):
+            assert asyncio.get_running_loop().time() < deadline, haproxy.log_text(log_start)
+            await asyncio.sleep(0.2)
+
+        # --- A reconnects through the balancer: the live process, exactly what it missed ------
+        c = await Ws.open(url, name="C")
+        assert _backend(c) == _backend(b) != dead
+        await c.auth(token, last_seq=1)
+        await c.until(lambda f: f.get("type") == "message" and f["message"]["seq"] == 2)
+        await c.quiet(0.5)  # a duplicate would land in c.frames
+        assert [m["seq"] for m in messages_in(c.frames)] == [2]
+        assert messages_in(c.frames)[0]["client_msg_id"] == "during"
+    finally:
+        for ws in (a, b, c):
+            if ws is not None:
+                await ws.close()
