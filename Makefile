@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make up` only: Daphne processes (more than 1: behind HAProxy on PORT) and Celery workers.
+WEB ?= 1
+WORKERS ?= 1
 # Full-mode services for `make test` / `make up` (override as needed).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/supportdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -44,18 +47,24 @@ format: $(STAMP)
 	@echo "Installing Debian's chromium for the browser tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+/usr/sbin/haproxy:
+	@echo "Installing Debian's haproxy for the scale-out test (tests/full/test_scale_out.py)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+
 # Embedded suite first (SQLite, in-memory layer, eager Celery, a real Daphne and Chromium),
 # then the full suite against real PostgreSQL and Redis with real Daphne and Celery processes.
-test: $(STAMP) /usr/bin/chromium lint
+test: $(STAMP) /usr/bin/chromium /usr/sbin/haproxy lint
 	$(BIN)/python -m pytest -m "not full"
 	bash scripts/ensure-services.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -m full
 
-# Full mode without Docker, against local PostgreSQL and Redis: Daphne, a worker and beat.
+# Full mode without Docker, against local PostgreSQL and Redis: WEB Daphne processes (behind
+# HAProxy when WEB > 1), WORKERS Celery workers and one beat, e.g. `make up WEB=2 WORKERS=2`.
 up: $(STAMP)
 	bash scripts/ensure-services.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) bash scripts/up.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) HOST=$(HOST) PORT=$(PORT) \
+		WEB=$(WEB) WORKERS=$(WORKERS) bash scripts/up.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -216,6 +216,52 @@ def start_redis(log_dir: Path, port: int) -> ManagedProcess:
     raise RuntimeError(f"redis-server did not start:\n{process.log_text()}")
 
 
+def start_haproxy(
+    log_dir: Path, backends: list[str], port: int | None = None, balance: str = "leastconn"
+) -> tuple[ManagedProcess, str]:
+    """Start HAProxy on 127.0.0.1 in front of ``backends`` (Daphne base URLs).
+
+    The configuration is the one `make up WEB=N` uses (scripts/haproxy_config.py). Returns
+    once every backend passed its health check, with the balancer's base URL.
+    """
+    import shutil
+
+    from scripts.haproxy_config import BACKEND_HEADER, render
+
+    if shutil.which("haproxy") is None:
+        raise RuntimeError("haproxy is not installed: `make test` installs Debian's package")
+    port = port or free_port()
+    servers = [urllib.parse.urlsplit(url).netloc for url in backends]
+    config = log_dir / f"haproxy-{port}.cfg"
+    config.write_text(render(bind=f"127.0.0.1:{port}", servers=servers, balance=balance))
+    process = start_process(
+        f"haproxy-{port}-{time.monotonic_ns()}",
+        ["haproxy", "-db", "-f", str(config)],
+        log_dir,
+        os.environ.copy(),
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    # Up means: every backend answered through the balancer (the health checks marked all
+    # of them UP), so a test's first sockets can land on any of them.
+    expected = {f"web{index}" for index in range(1, len(servers) + 1)}
+    seen: set[str] = set()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and seen != expected:
+        if not process.alive():
+            raise RuntimeError(f"haproxy exited:\n{process.log_text()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health/live", timeout=1) as response:  # noqa: S310
+                seen.add(response.headers.get(BACKEND_HEADER, ""))
+        except OSError:
+            time.sleep(0.2)
+    if seen != expected:
+        process.stop()
+        raise RuntimeError(
+            f"haproxy: backends {expected - seen} never answered:\n{process.log_text()}"
+        )
+    return process, base_url
+
+
 def celery_argv(*args: str) -> list[str]:
     """`celery -A supportdesk <args>` with this interpreter's Celery."""
     return [sys.executable, "-m", "celery", "-A", "supportdesk", *args]
