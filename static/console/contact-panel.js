@@ -1,4 +1,6 @@
 // The console's contact panel: who the customer is (name, email, external id, attributes) and their earlier conversations, from /api/v1/contacts/.
+import { joinSession } from './conversation.js';
+
 const byId = (id) => document.getElementById(id);
 const panel = byId('contact-panel');
 let shownFor = null; // "<session key>|<contact id>": refetch only when either changes
@@ -36,10 +38,9 @@ function renderSessions(sessionKey, sessions) {
     // The admin page works in any tab; a plain click opens it right here in the console.
     const link = text('a', label, { href: `/admin/sessions_app/supportsession/${encodeURIComponent(s.id)}/change/` });
     link.addEventListener('click', (event) => {
-      const api = window.supportdeskConsole;
-      if (!api || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      if (event.ctrlKey || event.metaKey || event.shiftKey) return;
       event.preventDefault();
-      api.joinSession(String(s.id));
+      joinSession(String(s.id));
     });
     const item = document.createElement('li');
     item.append(link);
@@ -48,7 +49,7 @@ function renderSessions(sessionKey, sessions) {
   byId('contact-sessions-empty').hidden = earlier.length > 0;
 }
 
-async function show(sessionKey, info) {
+export async function show(sessionKey, info) {
   const contactId = (info && (info.contact ? info.contact.id : info.contact_id)) || null;
   const marker = `${sessionKey}|${contactId}`;
   if (marker === shownFor) return;
@@ -71,5 +72,3 @@ async function show(sessionKey, info) {
     if (shownFor === marker) panel.hidden = true; // the rest of the panel still works
   }
 }
-
-window.supportdeskContactPanel = { show };
