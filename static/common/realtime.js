@@ -225,14 +225,3 @@ export function queueScrollToBottom(state, scroller, jump) {
     jump.hidden = true;
   });
 }
-
-// Temporary: chat.js is still a classic script and reads the helpers from here.
-window.supportdeskCommon = Object.freeze({
-  ROLES, PING_MS, IDLE_TIMEOUT_MS, WATCHDOG_TICK_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS,
-  TYPING_THROTTLE_MS, TYPING_IDLE_MS, FRAME_BUDGET, LOW_PRIORITY_BUDGET, LOW_PRIORITY_TYPES, FRAME_WINDOW_MS,
-  h, pad2, charCount, backoff, toSeq, parseDate, formatTime, newClientId,
-  closeSocket, scheduleReconnect, reconnectNow, startHeartbeat, stopHeartbeat, isIdle,
-  takeFrameBudget, budgetWaitMs,
-  timeEl, sourcesEl, confidencePct, firstUnsequenced, insertBySeq, markSeen,
-  isNearBottom, queueScrollToBottom,
-});
