@@ -1,6 +1,6 @@
 // The customer's session in localStorage (id and token) and the REST calls the chat makes (create, fetch, rate).
 import { embed } from './embed.js';
-import { STORAGE_KEY, config, isValidSession } from './state.js';
+import { config, isValidSession, STORAGE_KEY } from './state.js';
 
 export const storage = {
   load() {

@@ -1,9 +1,10 @@
 // The composer: submit, Enter to send, character counter, auto-grow and typing frames.
-import { TYPING_IDLE_MS, TYPING_THROTTLE_MS, charCount } from '../common/realtime.js';
+import { charCount, TYPING_IDLE_MS, TYPING_THROTTLE_MS } from '../common/realtime.js';
+import { growTextarea, isComposing, updateCharCounter } from '../common/ui.js';
 import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
-import { COUNTER_THRESHOLD, TEXT, config, el, state } from './state.js';
+import { config, el, state, TEXT } from './state.js';
 import { clearNotice, showNotice } from './status.js';
 
 export function submitComposer() {
@@ -29,21 +30,11 @@ export function submitComposer() {
 }
 
 export function autoGrow() {
-  el.input.style.height = 'auto';
-  el.input.style.height = Math.min(el.input.scrollHeight, 160) + 'px';
+  growTextarea(el.input, 0, 160);
 }
 
 export function updateCounter() {
-  const count = charCount(el.input.value.trim());
-  const over = count > config.maxChars;
-  const near = count >= Math.floor(config.maxChars * COUNTER_THRESHOLD);
-  el.counter.hidden = !near;
-  el.counter.textContent = near
-    ? `${count.toLocaleString()} / ${config.maxChars.toLocaleString()}${over ? ' (too long)' : ''}`
-    : '';
-  el.counter.classList.toggle('is-over', over);
-  if (over) el.input.setAttribute('aria-invalid', 'true');
-  else el.input.removeAttribute('aria-invalid');
+  const over = updateCharCounter(el.input, el.counter, config.maxChars);
   el.send.disabled = over || state.closed;
 }
 
@@ -89,8 +80,7 @@ export function bindComposer() {
   });
 
   el.input.addEventListener('keydown', (e) => {
-    // isComposing/229: Enter that confirms an IME candidate must not send.
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+    if (e.key === 'Enter' && !e.shiftKey && !isComposing(e)) {
       e.preventDefault();
       submitComposer();
     }

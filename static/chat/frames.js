@@ -1,9 +1,9 @@
 // Incoming server frames, one handler per type, and which outgoing message an error belongs to.
-import { toSeq } from '../common/realtime.js';
+import { dispatchFrame, toSeq } from '../common/realtime.js';
 import { afterRender, buildProvisional, receiveMessage, updateSeen } from './messages.js';
 import { confirmPending, flushOutbox, markFailed } from './outbox.js';
 import { applySession } from './session.js';
-import { ERROR_FALLBACKS, STREAM_ORPHAN_MS, el, state } from './state.js';
+import { el, ERROR_FALLBACKS, state, STREAM_ORPHAN_MS } from './state.js';
 import {
   scheduleRead, setAgentThinking, setConn, setPeerTyping, setStatusNotice, showNotice,
 } from './status.js';
@@ -91,9 +91,7 @@ export const frameHandlers = {
 };
 
 export function handleFrame(frame) {
-  if (!frame || typeof frame.type !== 'string') return;
-  // Own-property check: a type such as "constructor" must not reach Object.prototype.
-  if (Object.prototype.hasOwnProperty.call(frameHandlers, frame.type)) frameHandlers[frame.type](frame);
+  dispatchFrame(frameHandlers, frame);
 }
 
 // Errors don't always say which message they refer to; assume the most recent one in flight.

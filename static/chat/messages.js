@@ -1,9 +1,10 @@
 // The message list: rendering (text only), streamed provisional replies, seq order, "Seen", and scrolling.
 import * as C from '../common/realtime.js';
-import { ROLES, h, toSeq } from '../common/realtime.js';
+import { h, ROLES, toSeq } from '../common/realtime.js';
+import { followTranscript } from '../common/ui.js';
 import { notifyEmbed } from './embed.js';
 import { confirmPending } from './outbox.js';
-import { TEXT, el, state } from './state.js';
+import { el, state, TEXT } from './state.js';
 import { scheduleRead, setAgentThinking, setPeerTyping, setStatusNotice } from './status.js';
 
 export function receiveMessage(m) {
@@ -141,24 +142,10 @@ export function updateSeen() {
   C.markSeen(el.messages, 'li.msg-customer[data-seq]', state.peerReadSeq);
 }
 
-
-export function isNearBottom() {
-  return C.isNearBottom(el.transcript);
-}
-
 export function queueScrollToBottom() {
   C.queueScrollToBottom(state, el.transcript, el.jump);
 }
 
 export function bindTranscript() {
-  el.transcript.addEventListener('scroll', () => {
-    state.stickToBottom = isNearBottom();
-    if (state.stickToBottom) el.jump.hidden = true;
-  }, { passive: true });
-
-  el.jump.addEventListener('click', () => {
-    state.stickToBottom = true;
-    queueScrollToBottom();
-    el.input.focus();
-  });
+  followTranscript(state, el.transcript, el.jump, () => el.input.focus());
 }

@@ -1,5 +1,6 @@
 // Outgoing messages: optimistic bubbles, the outbox flushed within the frame budget, acks, failures and retry.
 import { h, newClientId } from '../common/realtime.js';
+import { setPendingStatus } from '../common/ui.js';
 import { afterRender, insertBySeq, markRendered, timeEl } from './messages.js';
 import { budgetWaitMs, sendFrame } from './socket.js';
 import { el, state } from './state.js';
@@ -32,16 +33,6 @@ export function flushOutbox() {
     }
     setPendingStatus(p, 'sending');
   }
-}
-
-export function setPendingStatus(p, status) {
-  p.status = status;
-  const li = p.el;
-  li.classList.toggle('is-failed', status === 'failed');
-  const statusEl = li.querySelector('.msg-status');
-  const retry = li.querySelector('.msg-retry');
-  if (retry && status !== 'failed') retry.remove();
-  if (statusEl && status !== 'failed') statusEl.textContent = 'Sending…';
 }
 
 export function markFailed(p, label, canRetry) {

@@ -6,7 +6,7 @@ import { embed, notifyEmbed } from './embed.js';
 import { markFailed, queueMessage } from './outbox.js';
 import { showRatingResult } from './rating.js';
 import { connect, teardownSocket } from './socket.js';
-import { REST_REJECT_STATUSES, TEXT, el, isValidSession, sleep, state } from './state.js';
+import { el, isValidSession, REST_REJECT_STATUSES, sleep, state, TEXT } from './state.js';
 import {
   clearNotice, setAgentThinking, setConn, setPeerTyping, setStatusNotice, showNotice,
 } from './status.js';

@@ -1,20 +1,14 @@
 // The customer socket /ws/sessions/{id}/: connect and auth, reconnect with backoff, heartbeat, rejects, the client-side frame budget.
 import * as C from '../common/realtime.js';
 import {
-  BACKOFF_MAX_MS, BACKOFF_MIN_MS, FRAME_BUDGET, LOW_PRIORITY_BUDGET, LOW_PRIORITY_TYPES, backoff,
+  backoff, BACKOFF_MAX_MS, BACKOFF_MIN_MS, frameLimit, openSocket, socketUrl,
 } from '../common/realtime.js';
+import { setPendingStatus } from '../common/ui.js';
 import { handleFrame } from './frames.js';
 import { dropStreams } from './messages.js';
-import { setPendingStatus } from './outbox.js';
 import { abandonSession, startNewSession } from './session.js';
-import { SESSION_REJECT_CODES, isValidSession, state } from './state.js';
+import { isValidSession, SESSION_REJECT_CODES, state } from './state.js';
 import { setAgentThinking, setConn, setPeerTyping } from './status.js';
-
-// Always the page's own host: the socket must hit the same origin the session cookie/CSRF belong to.
-export function socketUrl(id) {
-  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${proto}://${location.host}/ws/sessions/${id}/`;
-}
 
 export function connect() {
   const s = state.session;
@@ -27,37 +21,14 @@ export function connect() {
   teardownSocket();
   setConn(state.everOnline ? 'reconnecting' : 'connecting');
 
-  const gen = ++state.wsGen;
-  state.sentAt = []; // the server's rate limiter is per socket
-  let ws;
-  try {
-    ws = new WebSocket(socketUrl(s.id));
-  } catch (_) {
-    scheduleReconnect();
-    return;
-  }
-  state.ws = ws;
-  state.lastFrameAt = Date.now();
-  startHeartbeat();
-
-  ws.onopen = () => {
-    if (gen !== state.wsGen) return;
-    state.lastFrameAt = Date.now();
+  const ws = openSocket(state, socketUrl(`/ws/sessions/${s.id}/`), {
     // Resume from what this page already shows; the server replays everything newer.
-    sendFrame({ type: 'auth', token: s.token, last_seq: state.lastSeq }, true);
-  };
-  ws.onmessage = (event) => {
-    if (gen !== state.wsGen) return;
-    state.lastFrameAt = Date.now();
-    let frame;
-    try { frame = JSON.parse(event.data); } catch (_) { return; }
-    handleFrame(frame);
-  };
-  ws.onclose = (event) => {
-    if (gen !== state.wsGen) return;
-    onSocketClosed(event.code);
-  };
-  ws.onerror = () => { /* a close event always follows; handled there */ };
+    onOpen: () => sendFrame({ type: 'auth', token: s.token, last_seq: state.lastSeq }, true),
+    onFrame: handleFrame,
+    onClose: onSocketClosed,
+  });
+  if (ws) startHeartbeat();
+  else scheduleReconnect();
 }
 
 // Detaches handlers first so closing an old socket can't trigger another reconnect.
@@ -125,7 +96,7 @@ export function checkIdle() {
 export function sendFrame(frame, beforeAuth) {
   const ws = state.ws;
   if (!ws || ws.readyState !== WebSocket.OPEN || (!state.authed && !beforeAuth)) return false;
-  if (!takeFrameBudget(beforeAuth ? Infinity : LOW_PRIORITY_TYPES.has(frame.type) ? LOW_PRIORITY_BUDGET : FRAME_BUDGET)) {
+  if (!takeFrameBudget(beforeAuth ? Infinity : frameLimit(frame.type))) {
     return false;
   }
   try {

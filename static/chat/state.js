@@ -11,21 +11,13 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export const SESSION_REJECT_CODES = new Set([4001, 4003, 4004]);
 export const REST_REJECT_STATUSES = new Set([400, 401, 403, 404]);
 
-export const PEER_TYPING_TTL_MS = 10000; // hide "Agent is typing…" if the "stopped" frame got lost
 export const STREAM_ORPHAN_MS = 4000;    // drop a provisional reply that never got its final message
-export const COUNTER_THRESHOLD = 0.8;    // show the character counter from 80 % of the limit
 
 export const TEXT = {
   escalated: "We're connecting you with a person. An agent will reply here shortly.",
   backToAi: "You're chatting with our assistant again.",
   closed: 'This conversation has been closed.',
   joined: (name) => `${name} joined the conversation`,
-  conn: {
-    connecting: 'Connecting…',
-    online: 'Online',
-    reconnecting: 'Reconnecting…',
-    offline: 'Offline',
-  },
 };
 
 export const ERROR_FALLBACKS = {

@@ -1,7 +1,8 @@
 // Status on screen: read receipts, the assistant-thinking and agent-typing indicators, the status banner, the notice and the connection pill.
+import { setConnPill, showPeerTyping } from '../common/ui.js';
 import { queueScrollToBottom } from './messages.js';
 import { sendFrame } from './socket.js';
-import { PEER_TYPING_TTL_MS, TEXT, el, state } from './state.js';
+import { el, state } from './state.js';
 
 export function scheduleRead() {
   clearTimeout(state.readTimer);
@@ -21,12 +22,7 @@ export function setAgentThinking(on) {
 }
 
 export function setPeerTyping(on) {
-  clearTimeout(state.peerTypingTimer);
-  el.typing.hidden = !on;
-  if (on) {
-    state.peerTypingTimer = setTimeout(() => { el.typing.hidden = true; }, PEER_TYPING_TTL_MS);
-    if (state.stickToBottom) queueScrollToBottom();
-  }
+  showPeerTyping(state, el.typing, on, () => { if (state.stickToBottom) queueScrollToBottom(); });
 }
 
 export function setStatusNotice(text) {
@@ -52,8 +48,7 @@ export function clearNotice(key) {
 export function setConn(conn) {
   if (state.conn === conn && el.pill.dataset.state === conn) return;
   state.conn = conn;
-  el.pill.dataset.state = conn;
-  el.pill.querySelector('.pill-text').textContent = TEXT.conn[conn] || conn;
+  setConnPill(el.pill, conn);
 }
 
 

@@ -1,4 +1,4 @@
-// Shared by the customer chat, the widget frame and the agent console (ES module): socket timing, frame budget, reconnect/heartbeat and text-only message helpers.
+// Shared by the customer chat, the widget frame and the agent console: protocol limits, the socket lifecycle (open, reconnect, heartbeat, frame budget, dispatch) and text-only message helpers.
 // ---------------------------------------------------------------------------
 // Protocol constants (both sockets talk to the same server limits)
 // ---------------------------------------------------------------------------
@@ -87,6 +87,57 @@ export function newClientId() {
 // Socket plumbing: each page keeps its own state object
 // (ws, attempts, reconnectTimer, pingTimer, watchdogTimer, lastFrameAt, sentAt)
 // ---------------------------------------------------------------------------
+
+// Always the page's own host: the socket must reach the origin the session cookie and CSRF belong to.
+export function socketUrl(path) {
+  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${proto}://${location.host}${path}`;
+}
+
+/**
+ * Open a socket for state: a new generation (late events of an older socket are ignored), a fresh
+ * frame budget (the server's limiter is per socket), and events routed to onOpen/onFrame/onClose(code).
+ * Return the socket, or null when the browser refused to create one.
+ */
+export function openSocket(state, url, { onOpen, onFrame, onClose }) {
+  const gen = ++state.wsGen;
+  state.sentAt = [];
+  let ws;
+  try {
+    ws = new WebSocket(url);
+  } catch (_) {
+    return null;
+  }
+  state.ws = ws;
+  state.lastFrameAt = Date.now();
+  ws.onopen = () => {
+    if (gen !== state.wsGen) return;
+    state.lastFrameAt = Date.now();
+    onOpen();
+  };
+  ws.onmessage = (event) => {
+    if (gen !== state.wsGen) return;
+    state.lastFrameAt = Date.now();
+    let frame;
+    try { frame = JSON.parse(event.data); } catch (_) { return; }
+    onFrame(frame);
+  };
+  ws.onclose = (event) => {
+    if (gen !== state.wsGen) return;
+    onClose(event.code);
+  };
+  ws.onerror = () => { /* a close event always follows; handled there */ };
+  return ws;
+}
+
+/** Call the handler for frame.type, if there is one (own properties only: "constructor" is no type). */
+export function dispatchFrame(handlers, frame) {
+  if (!frame || typeof frame.type !== 'string') return;
+  if (Object.prototype.hasOwnProperty.call(handlers, frame.type)) handlers[frame.type](frame);
+}
+
+// Typing and read receipts get a smaller share of the budget than messages and actions.
+export const frameLimit = (type) => (LOW_PRIORITY_TYPES.has(type) ? LOW_PRIORITY_BUDGET : FRAME_BUDGET);
 
 // Detaches the handlers first so a late close event can't trigger a reconnect.
 export function closeSocket(ws) {

@@ -2,7 +2,7 @@
 import { joinSession } from './conversation.js';
 import { showNotice } from './notice.js';
 import { customerName, humanize, keyOf } from './sessions.js';
-import { NOTIFY_KEY, el, state } from './state.js';
+import { el, NOTIFY_KEY, state } from './state.js';
 
 export function loadNotifyPref() {
   try { return window.localStorage.getItem(NOTIFY_KEY) !== 'off'; } catch (_) { return true; }

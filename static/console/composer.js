@@ -1,12 +1,13 @@
 // The composer: reply/note mode, submit, character counter, auto-grow, typing frames and the customer's typing indicator.
-import { TYPING_IDLE_MS, TYPING_THROTTLE_MS, charCount } from '../common/realtime.js';
+import { charCount, TYPING_IDLE_MS, TYPING_THROTTLE_MS } from '../common/realtime.js';
+import { growTextarea, isComposing, showPeerTyping, updateCharCounter } from '../common/ui.js';
 import { closeMenu, insertCanned, moveMenu, syncMenuWithInput } from './canned.js';
 import { renderConversationState } from './conversation.js';
 import { showNotice } from './notice.js';
 import { queueOutgoing } from './outbox.js';
 import { isClosed, isMine } from './sessions.js';
 import { sendFrame } from './socket.js';
-import { COUNTER_THRESHOLD, PEER_TYPING_TTL_MS, config, el, state } from './state.js';
+import { config, el, state } from './state.js';
 import { queueScrollToBottom } from './transcript.js';
 
 export function submitComposer() {
@@ -36,19 +37,11 @@ export function submitComposer() {
 }
 
 export function autoGrow() {
-  el.input.style.height = 'auto';
-  el.input.style.height = Math.min(Math.max(el.input.scrollHeight, 44), 220) + 'px';
+  growTextarea(el.input, 44, 220);
 }
 
 export function updateComposer() {
-  const count = charCount(el.input.value.trim());
-  const over = count > config.maxChars;
-  const near = count >= Math.floor(config.maxChars * COUNTER_THRESHOLD);
-  el.counter.hidden = !near;
-  el.counter.textContent = near ? `${count.toLocaleString()} / ${config.maxChars.toLocaleString()}${over ? ' (too long)' : ''}` : '';
-  el.counter.classList.toggle('is-over', over);
-  if (over) el.input.setAttribute('aria-invalid', 'true');
-  else el.input.removeAttribute('aria-invalid');
+  const over = updateCharCounter(el.input, el.counter, config.maxChars);
   const cur = state.current;
   el.send.disabled = state.forbidden || !cur || isClosed(cur.info) || over || (state.mode === 'reply' && !isMine(cur.info));
   el.send.textContent = state.mode === 'note' ? 'Add note' : 'Send';
@@ -90,12 +83,7 @@ export function stopTyping() {
 }
 
 export function setCustomerTyping(on) {
-  clearTimeout(state.peerTypingTimer);
-  el.typing.hidden = !on;
-  if (on) {
-    state.peerTypingTimer = setTimeout(() => { el.typing.hidden = true; }, PEER_TYPING_TTL_MS);
-    if (state.stickToBottom) queueScrollToBottom();
-  }
+  showPeerTyping(state, el.typing, on, () => { if (state.stickToBottom) queueScrollToBottom(); });
 }
 
 
@@ -108,7 +96,7 @@ export function bindComposer() {
   el.modeReply.addEventListener('change', () => { if (el.modeReply.checked) setMode('reply'); });
   el.modeNote.addEventListener('change', () => { if (el.modeNote.checked) setMode('note'); });
   el.input.addEventListener('keydown', (e) => {
-    const composing = e.isComposing || e.keyCode === 229;
+    const composing = isComposing(e);
     if (state.menu.open) {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();

@@ -9,7 +9,7 @@ import { setConn } from './notice.js';
 import { keyOf } from './sessions.js';
 import { bindShortcuts } from './shortcuts.js';
 import { checkIdle, connect, reconnectNow } from './socket.js';
-import { WAIT_REFRESH_MS, root, state } from './state.js';
+import { root, state, WAIT_REFRESH_MS } from './state.js';
 import { bindTranscript, queueScrollToBottom, sendRead } from './transcript.js';
 
 export function bindWindow() {

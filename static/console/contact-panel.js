@@ -1,16 +1,13 @@
 // The console's contact panel: who the customer is (name, email, external id, attributes) and their earlier conversations, from /api/v1/contacts/.
+import { h } from '../common/realtime.js';
 import { joinSession } from './conversation.js';
+import { byId } from './state.js';
 
-const byId = (id) => document.getElementById(id);
 const panel = byId('contact-panel');
 let shownFor = null; // "<session key>|<contact id>": refetch only when either changes
 
-function text(tag, value, attrs = {}) {
-  const node = document.createElement(tag);
-  node.textContent = value; // server data is text, never markup
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-}
+// Server data is text, never markup.
+const text = (tag, value, attrs = {}) => h(tag, { ...attrs, text: value });
 
 async function getJson(path) {
   const res = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
@@ -49,7 +46,7 @@ function renderSessions(sessionKey, sessions) {
   byId('contact-sessions-empty').hidden = earlier.length > 0;
 }
 
-export async function show(sessionKey, info) {
+export async function showContact(sessionKey, info) {
   const contactId = (info && (info.contact ? info.contact.id : info.contact_id)) || null;
   const marker = `${sessionKey}|${contactId}`;
   if (marker === shownFor) return;

@@ -1,8 +1,8 @@
 // The open conversation: join/leave, drafts, its header, action buttons and composer mode, the details panel and the agents online.
 import { h } from '../common/realtime.js';
-import { show as showContact } from './contact-panel.js';
 import { closeMenu } from './canned.js';
 import { autoGrow, setCustomerTyping, stopTyping, updateComposer } from './composer.js';
+import { showContact } from './contact-panel.js';
 import { fixRovingTabindex, inboxItems, updateAlerts } from './inbox.js';
 import {
   assigneeOf, customerName, formatDateTime, isClosed, isHuman, isMine,

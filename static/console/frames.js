@@ -1,5 +1,5 @@
 // Incoming server frames, one handler per type, dispatched to the inbox, conversation and transcript modules.
-import { toSeq } from '../common/realtime.js';
+import { dispatchFrame, toSeq } from '../common/realtime.js';
 import { clearBusy } from './actions.js';
 import { alertEscalation } from './alerts.js';
 import { setCustomerTyping } from './composer.js';
@@ -9,7 +9,7 @@ import { clearNotice, setConn, showNotice } from './notice.js';
 import { attributeError, confirmPending, flushOutbox } from './outbox.js';
 import { isClosed, keyOf, pickSessionFields } from './sessions.js';
 import { queueCtrl } from './socket.js';
-import { ERROR_FALLBACKS, FILTERS, el, state } from './state.js';
+import { el, ERROR_FALLBACKS, FILTERS, state } from './state.js';
 import { queueScrollToBottom, receiveMessage, scheduleRead, updateSeen } from './transcript.js';
 
 export const frameHandlers = {
@@ -136,6 +136,5 @@ export const frameHandlers = {
 };
 
 export function handleFrame(frame) {
-  if (!frame || typeof frame.type !== 'string') return;
-  if (Object.prototype.hasOwnProperty.call(frameHandlers, frame.type)) frameHandlers[frame.type](frame);
+  dispatchFrame(frameHandlers, frame);
 }

@@ -7,7 +7,7 @@ import {
   keyOf, pickSessionFields, sameId,
 } from './sessions.js';
 import { queueCtrl } from './socket.js';
-import { FILTERS, SEARCH_DEBOUNCE_MS, el, state } from './state.js';
+import { el, FILTERS, SEARCH_DEBOUNCE_MS, state } from './state.js';
 
 export function requestInbox() {
   if (queueCtrl({ type: 'inbox', filter: state.filter, search: state.search.trim().slice(0, 200) })) {

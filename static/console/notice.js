@@ -1,6 +1,7 @@
 // The console's notice bar (server errors, connection problems) and the connection pill.
 import { h } from '../common/realtime.js';
-import { CONN_TEXT, el, state } from './state.js';
+import { setConnPill } from '../common/ui.js';
+import { el, state } from './state.js';
 
 export let noticeTimer = null;
 export function showNotice(text, { tone = 'error', link = null, sticky = false } = {}) {
@@ -43,6 +44,5 @@ export function svgClose() {
 
 export function setConn(conn) {
   state.conn = conn;
-  el.pill.dataset.state = conn;
-  el.pill.querySelector('.pill-text').textContent = CONN_TEXT[conn] || conn;
+  setConnPill(el.pill, conn);
 }

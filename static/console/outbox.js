@@ -1,5 +1,6 @@
 // Outgoing replies and notes: optimistic bubbles, the outbox resent on reconnect, acks, failures with retry/discard.
-import { ROLES, h, newClientId } from '../common/realtime.js';
+import { h, newClientId, ROLES } from '../common/realtime.js';
+import { setPendingStatus } from '../common/ui.js';
 import { keyOf } from './sessions.js';
 import { budgetWaitMs, isOnline, sendFrame } from './socket.js';
 import { el, state } from './state.js';
@@ -40,17 +41,6 @@ export function flushOutbox() {
     }
     setPendingStatus(p, 'sending');
   }
-}
-
-export function setPendingStatus(p, status) {
-  p.status = status;
-  const li = p.el;
-  if (!li) return;
-  li.classList.toggle('is-failed', status === 'failed');
-  const retry = li.querySelector('.msg-retry');
-  if (retry && status !== 'failed') retry.remove();
-  const statusEl = li.querySelector('.msg-status');
-  if (statusEl && status !== 'failed') statusEl.textContent = 'Sending…';
 }
 
 export function markFailed(p, label, canRetry) {

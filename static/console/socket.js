@@ -1,18 +1,13 @@
 // The /ws/agent/ socket: connect, reconnect with backoff, heartbeat, the client-side frame budget and the ordered control-frame queue.
 import * as C from '../common/realtime.js';
-import { FRAME_BUDGET, LOW_PRIORITY_BUDGET, LOW_PRIORITY_TYPES } from '../common/realtime.js';
+import { frameLimit, openSocket, socketUrl } from '../common/realtime.js';
+import { setPendingStatus } from '../common/ui.js';
 import { clearBusy } from './actions.js';
 import { setCustomerTyping } from './composer.js';
 import { renderConversationState } from './conversation.js';
 import { handleFrame } from './frames.js';
 import { setConn, showNotice } from './notice.js';
-import { setPendingStatus } from './outbox.js';
-import { FORBIDDEN_CLOSE, config, root, state } from './state.js';
-
-export function socketUrl() {
-  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${proto}://${location.host}${config.wsPath}`;
-}
+import { config, FORBIDDEN_CLOSE, root, state } from './state.js';
 
 export function connect() {
   if (state.forbidden) return;
@@ -21,35 +16,13 @@ export function connect() {
   teardownSocket();
   setConn(state.everOnline ? 'reconnecting' : 'connecting');
 
-  const gen = ++state.wsGen;
-  state.sentAt = []; // the server's rate limiter is per socket
-  let ws;
-  try {
-    ws = new WebSocket(socketUrl());
-  } catch (_) {
-    scheduleReconnect();
-    return;
-  }
-  state.ws = ws;
-  state.lastFrameAt = Date.now();
-  startHeartbeat();
-
-  ws.onopen = () => {
-    if (gen !== state.wsGen) return;
-    state.lastFrameAt = Date.now(); // the session cookie authenticates: wait for "ready"
-  };
-  ws.onmessage = (event) => {
-    if (gen !== state.wsGen) return;
-    state.lastFrameAt = Date.now();
-    let frame;
-    try { frame = JSON.parse(event.data); } catch (_) { return; }
-    handleFrame(frame);
-  };
-  ws.onclose = (event) => {
-    if (gen !== state.wsGen) return;
-    onSocketClosed(event.code);
-  };
-  ws.onerror = () => { /* a close event always follows */ };
+  const ws = openSocket(state, socketUrl(config.wsPath), {
+    onOpen: () => {}, // the session cookie authenticates: wait for "ready"
+    onFrame: handleFrame,
+    onClose: onSocketClosed,
+  });
+  if (ws) startHeartbeat();
+  else scheduleReconnect();
 }
 
 export function teardownSocket() {
@@ -114,7 +87,7 @@ export const isOnline = () => !!state.ws && state.ws.readyState === WebSocket.OP
 
 export function sendFrame(frame) {
   if (!isOnline()) return false;
-  if (!takeFrameBudget(LOW_PRIORITY_TYPES.has(frame.type) ? LOW_PRIORITY_BUDGET : FRAME_BUDGET)) return false;
+  if (!takeFrameBudget(frameLimit(frame.type))) return false;
   try {
     state.ws.send(JSON.stringify(frame));
     return true;

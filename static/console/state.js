@@ -7,19 +7,10 @@ const data = root ? root.dataset : {};
 export const FORBIDDEN_CLOSE = 4003;
 export const FILTERS = new Set(['all', 'mine', 'unassigned', 'escalated', 'ai', 'closed']);
 
-export const PEER_TYPING_TTL_MS = 10000;
 export const WAIT_REFRESH_MS = 30000;
 export const SEARCH_DEBOUNCE_MS = 250;
 export const ACTION_BUSY_MS = 6000;
-export const COUNTER_THRESHOLD = 0.8;
 export const NOTIFY_KEY = 'supportdesk.console.notify';
-
-export const CONN_TEXT = {
-  connecting: 'Connecting…',
-  online: 'Online',
-  reconnecting: 'Reconnecting…',
-  offline: 'Offline',
-};
 
 export const ERROR_FALLBACKS = {
   invalid_json: 'The server could not read that request.',

@@ -1,6 +1,7 @@
 // The joined conversation's transcript: message rendering (text only), seq order, read receipts, "Seen" and scrolling.
 import * as C from '../common/realtime.js';
-import { ROLES, h, toSeq } from '../common/realtime.js';
+import { h, ROLES, toSeq } from '../common/realtime.js';
+import { followTranscript } from '../common/ui.js';
 import { setCustomerTyping } from './composer.js';
 import { confirmPending } from './outbox.js';
 import { customerName, keyOf, sameId } from './sessions.js';
@@ -143,21 +144,10 @@ export function sendRead() {
   }
 }
 
-export function isNearBottom() {
-  return C.isNearBottom(el.scroll);
-}
-
 export function queueScrollToBottom() {
   C.queueScrollToBottom(state, el.scroll, el.jump);
 }
 
 export function bindTranscript() {
-  el.scroll.addEventListener('scroll', () => {
-    state.stickToBottom = isNearBottom();
-    if (state.stickToBottom) el.jump.hidden = true;
-  }, { passive: true });
-  el.jump.addEventListener('click', () => {
-    state.stickToBottom = true;
-    queueScrollToBottom();
-  });
+  followTranscript(state, el.scroll, el.jump);
 }
