@@ -1,14 +1,13 @@
 // The console's contact panel: who the customer is (name, email, external id, attributes) and their earlier conversations, from /api/v1/contacts/.
-const byId = (id) => document.getElementById(id);
+import { h } from '../common/realtime.js';
+import { joinSession } from './conversation.js';
+import { byId } from './state.js';
+
 const panel = byId('contact-panel');
 let shownFor = null; // "<session key>|<contact id>": refetch only when either changes
 
-function text(tag, value, attrs = {}) {
-  const node = document.createElement(tag);
-  node.textContent = value; // server data is text, never markup
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
-}
+// Server data is text, never markup.
+const text = (tag, value, attrs = {}) => h(tag, { ...attrs, text: value });
 
 async function getJson(path) {
   const res = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
@@ -36,10 +35,9 @@ function renderSessions(sessionKey, sessions) {
     // The admin page works in any tab; a plain click opens it right here in the console.
     const link = text('a', label, { href: `/admin/sessions_app/supportsession/${encodeURIComponent(s.id)}/change/` });
     link.addEventListener('click', (event) => {
-      const api = window.supportdeskConsole;
-      if (!api || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      if (event.ctrlKey || event.metaKey || event.shiftKey) return;
       event.preventDefault();
-      api.joinSession(String(s.id));
+      joinSession(String(s.id));
     });
     const item = document.createElement('li');
     item.append(link);
@@ -48,7 +46,7 @@ function renderSessions(sessionKey, sessions) {
   byId('contact-sessions-empty').hidden = earlier.length > 0;
 }
 
-async function show(sessionKey, info) {
+export async function showContact(sessionKey, info) {
   const contactId = (info && (info.contact ? info.contact.id : info.contact_id)) || null;
   const marker = `${sessionKey}|${contactId}`;
   if (marker === shownFor) return;
@@ -71,5 +69,3 @@ async function show(sessionKey, info) {
     if (shownFor === marker) panel.hidden = true; // the rest of the panel still works
   }
 }
-
-window.supportdeskContactPanel = { show };

@@ -1,0 +1,94 @@
+// The composer: submit, Enter to send, character counter, auto-grow and typing frames.
+import { charCount, TYPING_IDLE_MS, TYPING_THROTTLE_MS } from '../common/realtime.js';
+import { growTextarea, isComposing, updateCharCounter } from '../common/ui.js';
+import { afterRender } from './messages.js';
+import { flushOutbox, queueMessage } from './outbox.js';
+import { sendFrame } from './socket.js';
+import { config, el, state, TEXT } from './state.js';
+import { clearNotice, showNotice } from './status.js';
+
+export function submitComposer() {
+  const content = el.input.value.trim();
+  if (!content) return;
+  if (state.closed) {
+    showNotice(TEXT.closed, { key: 'composer' });
+    return;
+  }
+  if (charCount(content) > config.maxChars) {
+    showNotice(`Your message is too long. Please keep it under ${config.maxChars.toLocaleString()} characters.`, { key: 'composer' });
+    return;
+  }
+  clearNotice('composer');
+  queueMessage(content);
+  el.input.value = '';
+  autoGrow();
+  updateCounter();
+  stopTyping();
+  state.stickToBottom = true;
+  afterRender();
+  flushOutbox();
+}
+
+export function autoGrow() {
+  growTextarea(el.input, 0, 160);
+}
+
+export function updateCounter() {
+  const over = updateCharCounter(el.input, el.counter, config.maxChars);
+  el.send.disabled = over || state.closed;
+}
+
+export function noteTyping() {
+  if (state.closed || !el.input.value.trim()) {
+    stopTyping();
+    return;
+  }
+  const now = Date.now();
+  if (now - state.typingSentAt >= TYPING_THROTTLE_MS) {
+    if (sendFrame({ type: 'typing', is_typing: true })) {
+      state.typingSent = true;
+      state.typingSentAt = now;
+    }
+  }
+  clearTimeout(state.typingIdleTimer);
+  state.typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+}
+
+export function stopTyping() {
+  clearTimeout(state.typingIdleTimer);
+  state.typingIdleTimer = null;
+  if (state.typingSent) {
+    sendFrame({ type: 'typing', is_typing: false });
+    state.typingSent = false;
+  }
+}
+
+export function setComposerEnabled(enabled) {
+  el.input.disabled = !enabled;
+  el.input.placeholder = enabled ? 'Type your message…' : 'Conversation closed';
+  el.composer.classList.toggle('is-disabled', !enabled);
+  el.send.disabled = !enabled;
+  if (enabled) updateCounter();
+}
+
+
+export function bindComposer() {
+  el.composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submitComposer();
+    el.input.focus();
+  });
+
+  el.input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !isComposing(e)) {
+      e.preventDefault();
+      submitComposer();
+    }
+  });
+
+  el.input.addEventListener('input', () => {
+    autoGrow();
+    updateCounter();
+    noteTyping();
+  });
+}
