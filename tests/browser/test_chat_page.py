@@ -7,21 +7,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import TIMEOUT_MS
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
@@ -34,22 +23,13 @@ def embedded_server(demo_kb, tmp_path):
 
 
 @pytest.fixture
-def page(embedded_server):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 390, "height": 844})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(embedded_server + "/")
-        yield page
-        context.close()
-        browser.close()
+def page(embedded_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(embedded_server + "/")
+    yield page
+    context.close()
 
 
 def ask(page, text: str) -> None:
@@ -97,53 +77,46 @@ def test_message_text_is_rendered_as_text_not_html(page):
     assert dialogs == []
 
 
-def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path):
+def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path, browser):
     """The page reconnects by itself after Daphne restarts and resumes from its last seq."""
     import json
     import urllib.request
     from urllib.parse import urlsplit
 
-    from playwright.sync_api import sync_playwright
-
     env = server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1")
     process, base_url = start_daphne(tmp_path, env)
     port = urlsplit(base_url).port
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(base_url + "/")
-            page.wait_for_selector("#connection-state[data-state='online']")
-            ask(page, "How do I reset my password?")
-            page.wait_for_selector("li.msg-assistant[data-seq]")
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(base_url + "/")
+        page.wait_for_selector("#connection-state[data-state='online']")
+        ask(page, "How do I reset my password?")
+        page.wait_for_selector("li.msg-assistant[data-seq]")
 
-            process.stop()
-            page.wait_for_selector("#connection-state:not([data-state='online'])")
-            process, _ = start_daphne(tmp_path, env, port=port)
-            page.wait_for_selector("#connection-state[data-state='online']")
+        process.stop()
+        page.wait_for_selector("#connection-state:not([data-state='online'])")
+        process, _ = start_daphne(tmp_path, env, port=port)
+        page.wait_for_selector("#connection-state[data-state='online']")
 
-            # A message stored while the page was away arrives once, after the old ones.
-            stored = json.loads(page.evaluate("localStorage.getItem('supportdesk.session')"))
-            request = urllib.request.Request(  # noqa: S310 (http to our own server)
-                f"{base_url}/api/v1/sessions/{stored['id']}/messages/",
-                data=json.dumps({"content": "Can I pay with PayPal?"}).encode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Authorization": f"Session {stored['token']}",
-                },
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                assert response.status == 201
-            expect(page.locator("#messages li.msg-assistant[data-seq]")).to_have_count(2)
-            seqs = page.eval_on_selector_all(
-                "#messages li[data-seq]", "els => els.map(e => Number(e.dataset.seq))"
-            )
-            assert seqs == sorted(set(seqs)) and seqs[:4] == [1, 2, 3, 4]
-            browser.close()
+        # A message stored while the page was away arrives once, after the old ones.
+        stored = json.loads(page.evaluate("localStorage.getItem('supportdesk.session')"))
+        request = urllib.request.Request(  # noqa: S310 (http to our own server)
+            f"{base_url}/api/v1/sessions/{stored['id']}/messages/",
+            data=json.dumps({"content": "Can I pay with PayPal?"}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Session {stored['token']}",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 201
+        expect(page.locator("#messages li.msg-assistant[data-seq]")).to_have_count(2)
+        seqs = page.eval_on_selector_all(
+            "#messages li[data-seq]", "els => els.map(e => Number(e.dataset.seq))"
+        )
+        assert seqs == sorted(set(seqs)) and seqs[:4] == [1, 2, 3, 4]
     finally:
         process.stop()
 

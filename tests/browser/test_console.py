@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from sessions_app.models import SupportSession
-from tests.browser.test_chat_page import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask
+from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.test_chat_page import ask
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,20 +50,6 @@ def server(demo_kb, tmp_path):
     )
     yield base_url
     process.stop()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def new_page(browser, width=1280, height=800):

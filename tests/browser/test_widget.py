@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from sessions_app.identity import identity_hash
 from sessions_app.models import Contact, SupportSession, Website
-from tests.browser.test_chat_page import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_console import off_loop
 from tests.factories import SupportSessionFactory
 from tests.servers import StaticSite, server_env, start_daphne
@@ -91,20 +91,6 @@ def website(sites):
         accent_color="#aa3300",
         greeting="Questions about your order?",
     )
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def new_page(browser, width=1280, height=800):
