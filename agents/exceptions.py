@@ -1,16 +1,13 @@
 """Domain errors of the knowledge base's writes, each naming its API error code."""
 
+from supportdesk.errors import DomainError
 
-class KnowledgeBaseError(Exception):
+
+class KnowledgeBaseError(DomainError):
     """Base class: each subclass names its API error code and HTTP status."""
 
     code = "invalid_field"
     detail = "Invalid knowledge-base change."
-    status = 400
-
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail or self.detail)
-        self.detail = detail or self.detail
 
 
 class SlugTaken(KnowledgeBaseError):

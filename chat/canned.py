@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from supportdesk.errors import DomainError
+
 from .models import CannedResponse
 
 
-class CannedResponseError(Exception):
+class CannedResponseError(DomainError):
     """Base class: each subclass names its API error code."""
 
     code = "invalid_field"

@@ -1,15 +1,13 @@
 """Domain errors of the session lifecycle, mapped to HTTP statuses and WebSocket close codes."""
 
+from supportdesk.errors import DomainError
 
-class SessionError(Exception):
+
+class SessionError(DomainError):
     """Base class: each subclass names its API error code."""
 
     code = "session_error"
     detail = "Session error."
-
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail or self.detail)
-        self.detail = detail or self.detail
 
 
 class InvalidSessionId(SessionError):
