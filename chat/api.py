@@ -16,7 +16,7 @@ from sessions_app.authentication import (
     request_api_key_name,
     session_for_request,
 )
-from sessions_app.exceptions import SessionClosed
+from sessions_app.exceptions import AlreadyAssigned, SessionClosed
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from supportdesk.api import ApiError, Conflict, Pagination
 from supportdesk.conf import app_setting
@@ -119,7 +119,7 @@ class MessageListApi(APIView):
             "waits for the AI's reply and returns it as `reply`). Staff or an API key "
             "(`write`): an agent reply. A staff user replying to a session no agent holds "
             "takes it over (the AI stops); an API key replies to it as it is; when another "
-            "agent holds the session it is 409 `not_assigned`. A closed session is 409 "
+            "agent holds the session it is 409 `already_assigned`. A closed session is 409 "
             "`session_closed`. A re-sent `client_msg_id` returns the stored message (200). "
             "An API key's message has no author; the key's name is recorded. Content over "
             "`CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`."
@@ -181,7 +181,7 @@ class MessageListApi(APIView):
         except MessageRejected as error:
             status_code = 413 if error.code == "too_long" else 400
             raise ApiError(error.code, error.detail, status_code) from None
-        except (SessionClosed, services.NotAssigned) as error:
+        except (SessionClosed, AlreadyAssigned) as error:
             raise Conflict(error.code, error.detail) from None
         body = message_payload(result.message)
         wait = min(query.validated_data["wait"], float(app_setting("API_WAIT_MAX_SECONDS")))

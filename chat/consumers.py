@@ -38,6 +38,7 @@ from .exceptions import MessageRejected
 from .models import CannedResponse, ConnectionKind, MessageRole
 from .ratelimit import SlidingWindowLimiter
 from .serializers import inbox_summary, message_payload
+from .signals import agent_connected
 
 logger = logging.getLogger(__name__)
 
@@ -525,6 +526,8 @@ class AgentConsumer(SupportConsumer):
         )
         await self.send_inbox("all", "")
         await self.channel_layer.group_send(realtime.AGENTS_GROUP, {"type": "presence.changed"})
+        # After "ready": an assignment this triggers reaches this socket as an `assigned` frame.
+        await run_db(_announce_agent_connected, user.pk)
 
     def _ready_data(self) -> tuple[list[dict], list[dict]]:
         canned = list(CannedResponse.objects.values("id", "shortcut", "title", "body"))
@@ -681,7 +684,7 @@ class AgentConsumer(SupportConsumer):
             return await run_db(function, **kwargs)
         except MessageRejected as error:
             raise frames.FrameError(error.code, error.detail) from None
-        except (SessionError, services.NotAssigned) as error:
+        except SessionError as error:
             code = "not_found" if isinstance(error, SessionNotFound) else error.code
             raise frames.FrameError(code, error.detail) from None
 
@@ -828,6 +831,14 @@ class AgentConsumer(SupportConsumer):
                 {"type": "escalation", "session": summary, "reason": event.get("reason", "")}
             )
 
+    async def agent_assigned(self, event: dict) -> None:
+        """A conversation was routed to this agent (sent to the agent's own group)."""
+        if self.phase is not Phase.READY:
+            return
+        summary = await self._summary(event["session_id"])
+        if summary is not None:
+            await self.send_frame({"type": "assigned", "session": summary})
+
     async def presence_changed(self, event: dict) -> None:
         if self.phase is Phase.READY:
             agents = await run_db(selectors.agents_online)
@@ -863,6 +874,12 @@ class AgentConsumer(SupportConsumer):
 
     async def agent_presence(self, event: dict) -> None:
         """Agents' presence in a conversation is for the customer's page."""
+
+
+def _announce_agent_connected(user_id: int) -> None:
+    for receiver, result in agent_connected.send_robust(sender=AgentConsumer, user_id=user_id):
+        if isinstance(result, Exception):
+            logger.warning("Receiver %r of agent_connected failed: %r", receiver, result)
 
 
 def _staff_user(user_id: int):

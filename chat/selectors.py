@@ -8,7 +8,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Substr
 
-from sessions_app.models import HandledBy, SessionStatus, SupportSession
+from sessions_app.models import (
+    AgentProfile,
+    AgentStatus,
+    HandledBy,
+    SessionStatus,
+    SupportSession,
+)
 from sessions_app.serializers import user_display_name
 
 from .models import Connection, ConnectionKind, Message, MessageRole
@@ -37,7 +43,7 @@ def messages_between(
 
 # --- The agent console's inbox -----------------------------------------------------------------
 
-INBOX_FILTERS = ("all", "mine", "unassigned", "escalated", "ai", "closed")
+INBOX_FILTERS = ("all", "mine", "team", "unassigned", "escalated", "ai", "closed")
 INBOX_LIMIT = 100
 _ANSWER_ROLES = (MessageRole.AGENT, MessageRole.ASSISTANT)
 
@@ -65,7 +71,7 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
         .values("count")
     )
     last_message = Message.objects.filter(session=OuterRef("pk"), internal=False).order_by("-seq")
-    queryset = SupportSession.objects.select_related("assignee", "contact").annotate(
+    queryset = SupportSession.objects.select_related("assignee", "contact", "team").annotate(
         unanswered=Coalesce(Subquery(unanswered), 0),
         last_message_seq=Subquery(last_message.values("seq")[:1]),
         last_message_role=Subquery(last_message.values("role")[:1]),
@@ -81,6 +87,9 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
     )
     if filter_name == "mine" and user is not None:
         queryset = queryset.filter(assignee=user).exclude(status=SessionStatus.CLOSED)
+    elif filter_name == "team" and user is not None:
+        # "My team": the queues of the teams the agent belongs to, held or waiting.
+        queryset = queryset.filter(team__members=user).exclude(status=SessionStatus.CLOSED)
     elif filter_name == "unassigned":
         queryset = queryset.filter(assignee__isnull=True).exclude(status=SessionStatus.CLOSED)
     elif filter_name == "escalated":
@@ -115,16 +124,22 @@ def inbox_sessions_by_id(session_ids) -> QuerySet:
 
 
 def agents_online() -> list[dict]:
-    """Return every staff user with whether they have a console socket open."""
+    """Return every staff user with whether they have a console socket open and are away."""
     online = set(
         Connection.objects.filter(kind=ConnectionKind.AGENT).values_list("user_id", flat=True)
+    )
+    away = set(
+        AgentProfile.objects.filter(status=AgentStatus.AWAY).values_list("user_id", flat=True)
     )
     users = (
         get_user_model()
         .objects.filter(is_staff=True, is_active=True)
         .order_by("first_name", "username")
     )
-    return [{"id": u.pk, "name": user_display_name(u), "online": u.pk in online} for u in users]
+    return [
+        {"id": u.pk, "name": user_display_name(u), "online": u.pk in online, "away": u.pk in away}
+        for u in users
+    ]
 
 
 # --- Operations -----------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def inbox_summary(session) -> dict:
         "status": session.status,
         "handled_by": session.handled_by,
         "assignee": {"id": assignee.pk, "name": user_display_name(assignee)} if assignee else None,
+        "team": {"id": session.team.pk, "name": session.team.name} if session.team_id else None,
         "customer_name": session.customer_name,
         "customer_email": session.customer_email,
         # The contact's name, else the pre-chat one: the inbox shows it instead of "Anonymous".

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_app.exceptions import SessionClosed, SessionNotFound
+from sessions_app.exceptions import AlreadyAssigned, SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
 from sessions_app.services import session_take_over
 from sessions_app.signals import send_after_commit
@@ -203,29 +203,27 @@ def timeline_note_store(
 # --- Human agents ---------------------------------------------------------------------------
 
 
-class NotAssigned(Exception):
-    """Only the agent who took the session over may reply to the customer."""
+def _holder_only(user):
+    """Return an ``authorize`` hook refusing a reply when another agent holds the session."""
 
-    code = "not_assigned"
-    detail = "Take the conversation over before replying to the customer."
+    def check(session: SupportSession) -> None:
+        if session.assignee_id is not None and session.assignee_id != getattr(user, "pk", None):
+            raise AlreadyAssigned()
+
+    return check
 
 
 def agent_message_send(
     *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
 ) -> MessageResult:
-    """Store a human agent's reply; the agent must be the session's assignee."""
+    """Store a console agent's reply; replying to a session nobody holds takes it first.
 
-    def assignee_only(session: SupportSession) -> None:
-        if session.handled_by != HandledBy.HUMAN or session.assignee_id != user.pk:
-            raise NotAssigned()
-
-    return message_create(
-        session_id=session_id,
-        role=MessageRole.AGENT,
-        content=content,
-        client_msg_id=client_msg_id,
-        author=user,
-        authorize=assignee_only,
+    The take-over (with its timeline note "<name> took the conversation.") and the reply are
+    one transaction: an invalid reply takes nothing over. Another agent's session is refused
+    with AlreadyAssigned; a re-sent ``client_msg_id`` returns the stored reply.
+    """
+    return staff_reply_send(
+        session_id=session_id, user=user, content=content, client_msg_id=client_msg_id
     )
 
 
@@ -237,13 +235,14 @@ def staff_reply_send(
     client_msg_id: str | None = None,
     metadata: dict | None = None,
 ) -> MessageResult:
-    """Store a reply sent through the REST API by a staff ``user``, or an API key (None).
+    """Store a reply from a staff ``user`` (console or REST), or an API key (None).
 
-    The console's rule, made one call: a staff user replying to a session no agent holds takes
-    it over first (the AI stops), in the same transaction as the reply. An API key has no
-    person to assign, so it replies to an unassigned session as it is. Either gets NotAssigned
-    when another agent holds the session. A re-sent ``client_msg_id`` returns the stored reply.
+    A staff user replying to a session no agent holds takes it over first (the AI stops), in
+    the same transaction as the reply. An API key has no person to assign, so it replies to an
+    unassigned session as it is. Either gets AlreadyAssigned when another agent holds the
+    session. A re-sent ``client_msg_id`` returns the stored reply.
     """
+    content = _validate_content(content, MessageRole.AGENT)
     with transaction.atomic():
         session = _session_locked(session_id)
         existing = _resent(session, client_msg_id)
@@ -254,12 +253,7 @@ def staff_reply_send(
             and session.assignee_id is None
             and session.status != SessionStatus.CLOSED
         ):
-            session_take_over(session_id=session.pk, user=user)
-
-        def holder_only(session: SupportSession) -> None:
-            if session.assignee_id is not None and session.assignee_id != getattr(user, "pk", None):
-                raise NotAssigned()
-
+            session_take_over(session_id=session.pk, user=user, by_reply=True)
         return message_create(
             session_id=session.pk,
             role=MessageRole.AGENT,
@@ -267,7 +261,7 @@ def staff_reply_send(
             client_msg_id=client_msg_id,
             author=user,
             metadata=metadata,
-            authorize=holder_only,
+            authorize=_holder_only(user),
         )
 
 

@@ -11,3 +11,7 @@ customer_message_stored = Signal()
 # Sent after the transaction that stored any message commits, with ``message_id``,
 # ``session_id`` and ``internal`` (a staff-only note); sessions_app.signals.send_after_commit.
 message_created = Signal()
+
+# Sent when an agent's console socket has registered its Connection row (``user_id``): the
+# agent is now online for routing, which assigns waiting conversations to them.
+agent_connected = Signal()

@@ -9,9 +9,9 @@ from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import selectors, services
 from .exceptions import SessionError
-from .models import Contact, SupportSession, Website
+from .models import Contact, SessionEvent, SupportSession, Website
 
 # The desk origin for the install snippet, from the request the admin page is rendering.
 _desk_origin: ContextVar[str] = ContextVar("desk_origin", default="https://desk.example.com")
@@ -118,6 +118,29 @@ def _seconds(delta) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+class SessionEventInline(admin.TabularInline):
+    """The audit trail: who changed the status, assignee, team (…) and when. Read-only."""
+
+    model = SessionEvent
+    verbose_name = "change"
+    verbose_name_plural = "audit trail"
+    fields = ["created_at", "actor_name", "field", "old_value", "new_value"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["created_at", "pk"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Fields of the change form whose edits are written to the audit trail.
+_AUDITED_FORM_FIELDS = ("status", "assignee", "team")
+
+
 @admin.register(SupportSession)
 class SupportSessionAdmin(admin.ModelAdmin):
     list_display = [
@@ -125,6 +148,7 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "status",
         "handled_by",
         "assignee",
+        "team",
         "message_count",
         "csat",
         "first_response",
@@ -132,9 +156,13 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "created_at",
         "last_activity_at",
     ]
-    list_filter = ["status", "handled_by", "assignee", "csat", "created_at"]
+    list_filter = ["status", "handled_by", "team", "assignee", "csat", "created_at"]
+    # Also the text of the messages (get_search_results): full-text search on PostgreSQL.
     search_fields = ["id", "customer_name", "customer_email", "contact__name", "contact__email"]
-    list_select_related = ["assignee", "contact"]
+    search_help_text = (
+        "Customer name or email, or words of the conversation (full-text search in full mode)."
+    )
+    list_select_related = ["assignee", "contact", "team"]
     raw_id_fields = ["contact", "website"]
     readonly_fields = [
         "id",
@@ -151,8 +179,44 @@ class SupportSessionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # The transcript inline is added by chat's admin (chat owns Message; this app must not
     # import it).
-    inlines = []
+    inlines = [SessionEventInline]
     actions = ["escalate", "assign_to_me", "hand_back_to_ai", "close"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Match the fields above, or the conversation's text, with the REST list's selector.
+
+        The message condition is one EXISTS served by the GIN full-text index on PostgreSQL
+        (icontains on SQLite); the term is cut to SEARCH_MAX_CHARS and the page is bounded
+        by the changelist's pagination.
+        """
+        term = (search_term or "").strip()[: selectors.SEARCH_MAX_CHARS]
+        if not term:
+            return queryset, False
+        try:
+            by_id = Q(pk=selectors.parse_session_id(term))
+        except SessionError:
+            by_id = Q(pk__in=[])
+        condition = (
+            by_id
+            | selectors.search_q(term)
+            | Q(contact__name__icontains=term)
+            | Q(contact__email__icontains=term)
+        )
+        return queryset.filter(condition), False
+
+    def save_model(self, request, obj, form, change):
+        # An edit in this form bypasses the lifecycle services: write its trail here.
+        if change:
+            stored = SupportSession.objects.select_related("assignee", "team").get(pk=obj.pk)
+            before = services.session_audited_values(stored)
+            after = services.session_audited_values(obj)
+            changes = {
+                field: (before[field], after[field])
+                for field in _AUDITED_FORM_FIELDS
+                if field in form.changed_data
+            }
+            services.session_events_record(session=obj, changes=changes, actor=request.user)
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
         # Through the reverse relation "messages" (no import of chat): roles by their values.

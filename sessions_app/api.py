@@ -37,7 +37,7 @@ from .exceptions import (
 )
 from .identity import MAX_USER_ID_CHARS
 from .models import HandledBy, SessionStatus
-from .serializers import DisplayNameField, SessionSerializer
+from .serializers import DisplayNameField, SessionEventSerializer, SessionSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -485,3 +485,23 @@ class SessionRateApi(APIView):
             services.session_rate, session_id=session.pk, csat=payload.validated_data["csat"]
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionEventsApi(APIView):
+    """GET the session's audit trail: who changed its status, assignee or team, and when."""
+
+    permission_classes = [StaffOrApiKey]
+
+    @extend_schema(
+        summary="List a session's audit trail",
+        description=(
+            "Each change of the session's status, assignee or team (and any other audited "
+            f"field), oldest first, at most {selectors.SESSION_EVENTS_LIMIT}. `actor` is the "
+            "person's name, `API key <name>`, or `System` (automatic routing, the AI)."
+        ),
+        responses=SessionEventSerializer(many=True),
+    )
+    def get(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        events = selectors.session_events(session_id=session.pk)
+        return Response(SessionEventSerializer(events, many=True).data)

@@ -1,4 +1,5 @@
-"""SupportSession (one customer conversation), Website (a site the widget runs on), Contact."""
+"""SupportSession (one customer conversation), Website (a site the widget runs on), Contact,
+Team and AgentProfile (who handles conversations), SessionEvent (the audit trail)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,67 @@ class Contact(models.Model):
         return self.name or self.email or self.external_id or f"contact {str(self.id)[:8]}"
 
 
+class Team(models.Model):
+    """A group of agents that conversations are routed to (docs/console.md "Teams and routing").
+
+    It lives here, beside the session that refers to it, so that chat's inbox can filter by
+    team; the routing policy that picks a team and an agent is the ``teams`` app's.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="support_teams"
+    )
+    websites = models.ManyToManyField(
+        Website,
+        blank=True,
+        related_name="teams",
+        help_text="Conversations from these sites go to this team (unless a rule says otherwise).",
+    )
+    topic_tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Article tags: a hand-over whose last matched article has one comes here.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentStatus(models.TextChoices):
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+
+
+class AgentProfile(models.Model):
+    """A staff user's routing profile: how many conversations they take, and whether away.
+
+    "Online" for routing also needs an open console socket (chat's Connection rows).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MaxValueValidator(100)],
+        help_text="At most this many open or escalated conversations are assigned automatically.",
+    )
+    status = models.CharField(max_length=8, choices=AgentStatus.choices, default=AgentStatus.ONLINE)
+    # Round robin: the eligible agent assigned longest ago (never first) gets the next one.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_status_display()}, capacity {self.capacity})"
+
+
 class SessionStatus(models.TextChoices):
     OPEN = "open", "Open"
     ESCALATED = "escalated", "Escalated"
@@ -155,6 +217,10 @@ class SupportSession(models.Model):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
     )
+    # The team the conversation was routed to at hand-over (None: the general queue).
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
 
     class Meta:
         ordering = ["-last_activity_at"]
@@ -177,3 +243,32 @@ class SupportSession(models.Model):
         if contact is not None and (contact.name or contact.email):
             return contact.name or contact.email
         return self.customer_name or self.customer_email
+
+
+class SessionEvent(models.Model):
+    """One audited change of a session: who changed which field from what to what, when.
+
+    Written by the lifecycle services (they know the actor on every path: console socket,
+    REST, API key, admin, routing), not derived from saves, so the seq counter's writes on
+    every message leave no noise. Values are stored as shown (names, not ids): the trail
+    still reads right after a user or team is renamed or deleted.
+    """
+
+    session = models.ForeignKey(SupportSession, on_delete=models.CASCADE, related_name="events")
+    field = models.CharField(max_length=32)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(
+        max_length=200, blank=True, help_text="The person, the API key, or the system."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["session", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name}: {self.field} {self.old_value or '—'} → {self.new_value or '—'}"

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .exceptions import InvalidSessionId, SessionNotFound, SessionTokenInvalid, UnknownSite
-from .models import Contact, SupportSession, Website
+from .models import Contact, SessionEvent, SupportSession, Website
 
 
 def token_hash(token: str) -> str:
@@ -38,7 +38,7 @@ def session_get(*, session_id: object) -> SupportSession:
     """Return the session by id (validated first) or raise SessionNotFound."""
     parsed = parse_session_id(session_id)
     try:
-        return SupportSession.objects.select_related("assignee", "contact").get(pk=parsed)
+        return SupportSession.objects.select_related("assignee", "contact", "team").get(pk=parsed)
     except SupportSession.DoesNotExist:
         raise SessionNotFound() from None
 
@@ -67,7 +67,7 @@ def _message_model():
     return SupportSession._meta.get_field("messages").related_model
 
 
-def _search_q(text: str) -> Q:
+def search_q(text: str) -> Q:
     """Return a condition matching the customer's name or email, or any message's text."""
     message = _message_model()
     if connection.vendor == "postgresql":
@@ -104,7 +104,7 @@ def sessions_list(
     """
     if ordering not in SESSION_ORDERINGS:
         raise ValueError(f"unknown ordering {ordering!r}")
-    queryset = SupportSession.objects.select_related("assignee", "contact")
+    queryset = SupportSession.objects.select_related("assignee", "contact", "team")
     if status:
         queryset = queryset.filter(status=status)
     if handled_by:
@@ -120,7 +120,7 @@ def sessions_list(
     if contact is not None:
         queryset = queryset.filter(contact_id=contact)
     if search:
-        queryset = queryset.filter(_search_q(search[:SEARCH_MAX_CHARS]))
+        queryset = queryset.filter(search_q(search[:SEARCH_MAX_CHARS]))
     # pk breaks ties, so a page boundary never repeats or skips a session.
     return queryset.order_by(ordering, "-pk" if ordering.startswith("-") else "pk")
 
@@ -170,6 +170,15 @@ def contact_sessions(*, contact: Contact) -> QuerySet:
     """Return the contact's sessions, most recent first."""
     return (
         SupportSession.objects.filter(contact=contact)
-        .select_related("assignee", "contact")
+        .select_related("assignee", "contact", "team")
         .order_by("-created_at")
     )
+
+
+# A session's audit trail is short (a few changes per conversation); this bounds a pathological one.
+SESSION_EVENTS_LIMIT = 200
+
+
+def session_events(*, session_id: uuid.UUID) -> list:
+    """Return the session's audit trail, oldest first (at most SESSION_EVENTS_LIMIT rows)."""
+    return list(SessionEvent.objects.filter(session_id=session_id)[:SESSION_EVENTS_LIMIT])

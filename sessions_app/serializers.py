@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
-from .models import Contact, SupportSession
+from .models import Contact, SessionEvent, SupportSession, Team
 
 # Unicode bidi controls: embeddings, overrides, isolates and the invisible direction marks.
 # In a name they only serve to make text display other than it reads (U+202E "RLO" flips
@@ -58,8 +58,31 @@ class ContactSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TeamSummarySerializer(serializers.ModelSerializer):
+    """The team a session is routed to, as sessions and inbox rows show it."""
+
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class SessionEventSerializer(serializers.ModelSerializer):
+    """One line of a session's audit trail."""
+
+    actor = serializers.CharField(source="actor_name", read_only=True)
+
+    class Meta:
+        model = SessionEvent
+        fields = ["id", "field", "old_value", "new_value", "actor", "created_at"]
+        read_only_fields = fields
+
+
 class SessionSerializer(serializers.ModelSerializer):
     assignee = AuthorSerializer(read_only=True, allow_null=True)
+    team = TeamSummarySerializer(
+        read_only=True, allow_null=True, help_text="The team it was routed to; null: none."
+    )
     assignee_name = serializers.SerializerMethodField()
     # A plain string in the schema: "" (not given) is no email address, so format "email"
     # would make every anonymous session's answer violate its own documentation.
@@ -79,6 +102,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "handled_by",
             "assignee",
             "assignee_name",
+            "team",
             "customer_name",
             "customer_email",
             "contact",

@@ -29,10 +29,14 @@ from .exceptions import (
 )
 from .identity import identity_verify
 from .models import (
+    AgentProfile,
+    AgentStatus,
     Contact,
     HandledBy,
+    SessionEvent,
     SessionStatus,
     SupportSession,
+    Team,
     Website,
     new_identity_secret,
 )
@@ -40,6 +44,7 @@ from .origins import normalize_origin as website_origin
 from .selectors import token_hash, website_by_key
 from .serializers import session_payload, user_display_name
 from .signals import (
+    agent_status_changed,
     csat_submitted,
     send_after_commit,
     session_assigned,
@@ -113,8 +118,64 @@ def _timeline(
         logger.warning("No receiver stored the %s timeline note of session %s", event, session.pk)
 
 
+def session_audited_values(session: SupportSession) -> dict[str, str]:
+    """Return the audited fields of ``session`` as they are shown (names, not ids)."""
+    return {
+        "status": session.status,
+        "assignee": user_display_name(session.assignee) if session.assignee_id else "",
+        "team": session.team.name if session.team_id else "",
+    }
+
+
+def actor_label(actor=None, api_key_name: str | None = None) -> str:
+    """Return who did something, as the audit trail shows it."""
+    if actor is not None:
+        return user_display_name(actor)
+    return f"API key {api_key_name}" if api_key_name else "System"
+
+
+def session_events_record(
+    *,
+    session: SupportSession,
+    changes: dict[str, tuple[object, object]],
+    actor=None,
+    api_key_name: str | None = None,
+) -> list[SessionEvent]:
+    """Add each changed field (``{field: (old, new)}``) to the session's audit trail.
+
+    Unchanged fields are skipped. Services call it in their own transaction, so a
+    rolled-back change leaves no trail.
+    """
+    name = actor_label(actor, api_key_name)
+    rows = [
+        SessionEvent(
+            session=session,
+            field=field,
+            old_value=str(old or "")[:200],
+            new_value=str(new or "")[:200],
+            actor=actor,
+            actor_name=name[:200],
+        )
+        for field, (old, new) in changes.items()
+        if (old or "") != (new or "")
+    ]
+    return SessionEvent.objects.bulk_create(rows)
+
+
+def _audit(session: SupportSession, before: dict[str, str], *, actor=None, api_key_name=None):
+    after = session_audited_values(session)
+    session_events_record(
+        session=session,
+        changes={field: (before[field], after[field]) for field in before},
+        actor=actor,
+        api_key_name=api_key_name,
+    )
+
+
 def _broadcast(session_id: uuid.UUID) -> None:
-    session = SupportSession.objects.select_related("assignee", "contact").get(pk=session_id)
+    session = SupportSession.objects.select_related("assignee", "contact", "team").get(
+        pk=session_id
+    )
     event = {"type": "session.updated", "session": session_payload(session)}
     realtime.group_send_many(
         [(realtime.session_group(session_id), event), (realtime.AGENTS_GROUP, event)]
@@ -159,10 +220,12 @@ def session_escalate(
         raise SessionClosed()
     if session.status == SessionStatus.ESCALATED:
         return session
+    before = session_audited_values(session)
     session.status = SessionStatus.ESCALATED
     session.escalated_at = timezone.now()
     session.metadata = {**session.metadata, "escalation_reason": reason}
     session.save(update_fields=["status", "escalated_at", "metadata"])
+    _audit(session, before, actor=actor, api_key_name=api_key_name)
     _timeline(
         session,
         "Conversation handed to the support team.",
@@ -185,8 +248,14 @@ def session_escalate(
 
 
 @transaction.atomic
-def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
-    """Assign the session to ``user`` and stop the AI; a second agent gets AlreadyAssigned."""
+def session_take_over(
+    *, session_id: uuid.UUID | str, user, by_reply: bool = False
+) -> SupportSession:
+    """Assign the session to ``user`` and stop the AI; a second agent gets AlreadyAssigned.
+
+    ``by_reply``: the agent took it by replying (the console's and REST's rule), which the
+    timeline says in its own words.
+    """
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
         raise SessionClosed()
@@ -194,14 +263,17 @@ def session_take_over(*, session_id: uuid.UUID | str, user) -> SupportSession:
         raise AlreadyAssigned()
     if session.handled_by == HandledBy.HUMAN and session.assignee_id == user.pk:
         return session
+    before = session_audited_values(session)
     session.handled_by = HandledBy.HUMAN
     session.assignee = user
     session.status = SessionStatus.ESCALATED
     session.escalated_at = session.escalated_at or timezone.now()
     session.save(update_fields=["handled_by", "assignee", "status", "escalated_at"])
+    _audit(session, before, actor=user)
+    name = user_display_name(user)
     _timeline(
         session,
-        f"{user_display_name(user)} joined the conversation.",
+        f"{name} took the conversation." if by_reply else f"{name} joined the conversation.",
         event="taken_over",
         actor=user,
     )
@@ -224,11 +296,13 @@ def session_assign(
         raise SessionClosed()
     if session.assignee_id == getattr(assignee, "pk", None):
         return session
+    before = session_audited_values(session)
     session.assignee = assignee
     session.handled_by = HandledBy.HUMAN
     session.status = SessionStatus.ESCALATED
     session.escalated_at = session.escalated_at or timezone.now()
     session.save(update_fields=["assignee", "handled_by", "status", "escalated_at"])
+    _audit(session, before, actor=actor, api_key_name=api_key_name)
     _timeline(
         session,
         f"{user_display_name(assignee)} joined the conversation.",
@@ -251,11 +325,13 @@ def session_release(
         raise SessionClosed()
     if session.status == SessionStatus.OPEN and session.handled_by == HandledBy.AI:
         return session
+    before = session_audited_values(session)
     session.status = SessionStatus.OPEN
     session.handled_by = HandledBy.AI
     session.assignee = None
     session.escalated_at = None
     session.save(update_fields=["status", "handled_by", "assignee", "escalated_at"])
+    _audit(session, before, actor=actor, api_key_name=api_key_name)
     _timeline(
         session,
         "You're chatting with our assistant again.",
@@ -275,9 +351,11 @@ def session_close(
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
         return session
+    before = session_audited_values(session)
     session.status = SessionStatus.CLOSED
     session.closed_at = timezone.now()
     session.save(update_fields=["status", "closed_at"])
+    _audit(session, before, actor=actor, api_key_name=api_key_name)
     _timeline(
         session,
         "This conversation has been closed. How did we do? Please rate it from 1 to 5.",
@@ -301,6 +379,7 @@ def session_reopen(*, session_id: uuid.UUID | str, actor=None) -> SupportSession
     session = _locked(session_id)
     if session.status != SessionStatus.CLOSED:
         return session
+    before = session_audited_values(session)
     session.closed_at = None
     if session.handled_by == HandledBy.HUMAN:
         session.status = SessionStatus.ESCALATED
@@ -312,10 +391,53 @@ def session_reopen(*, session_id: uuid.UUID | str, actor=None) -> SupportSession
     else:
         session.status = SessionStatus.OPEN
     session.save(update_fields=["status", "closed_at", "escalated_at", "assignee", "handled_by"])
+    _audit(session, before, actor=actor)
     _timeline(session, "This conversation has been reopened.", event="reopened", actor=actor)
     transaction.on_commit(lambda: _broadcast(session.pk))
     logger.info("Session %s reopened as %s", session.pk, session.status)
     return session
+
+
+@transaction.atomic
+def session_team_set(
+    *,
+    session_id: uuid.UUID | str,
+    team: Team | None,
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
+    """Put the session in ``team``'s queue (None: the general queue); audited, broadcast."""
+    session = _locked(session_id)
+    if session.team_id == getattr(team, "pk", None):
+        return session
+    before = session_audited_values(session)
+    session.team = team
+    session.save(update_fields=["team"])
+    _audit(session, before, actor=actor, api_key_name=api_key_name)
+    transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def agent_profile_for(*, user) -> AgentProfile:
+    """Return the user's routing profile, created with the defaults on first use."""
+    profile, _ = AgentProfile.objects.get_or_create(user=user)
+    return profile
+
+
+@transaction.atomic
+def agent_status_set(*, user, status: str) -> AgentProfile:
+    """Set the agent online or away; coming back online is announced (queues are drained)."""
+    if status not in AgentStatus.values:
+        raise InvalidTransition(f"status must be one of {', '.join(AgentStatus.values)}.")
+    profile, _ = AgentProfile.objects.select_for_update().get_or_create(user=user)
+    if profile.status == status:
+        return profile
+    profile.status = status
+    profile.save(update_fields=["status"])
+    send_after_commit(agent_status_changed, user_id=user.pk, status=status)
+    logger.info("Agent %s is now %s", user.pk, status)
+    return profile
 
 
 @transaction.atomic

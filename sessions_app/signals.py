@@ -25,6 +25,9 @@ session_escalated = Signal()
 session_assigned = Signal()
 session_closed = Signal()
 csat_submitted = Signal()
+# An agent set themself online or away (``user_id``, ``status``), after commit: routing
+# assigns waiting conversations to an agent who comes back.
+agent_status_changed = Signal()
 
 
 def send_after_commit(signal: Signal, **kwargs) -> None:

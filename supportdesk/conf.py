@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER": 5,
     "WEBHOOK_LOG_RETENTION_DAYS": 30,
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    # Teams (teams/): the beat's queue drain, and how many waiting sessions one drain looks at.
+    "TEAMS_QUEUE_DRAIN_INTERVAL": 30.0,
+    "TEAMS_QUEUE_DRAIN_LIMIT": 50,
 }
 
 

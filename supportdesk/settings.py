@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "chat",
     "agents",
+    "teams",
     "webhooks",
 ]
 
@@ -174,7 +175,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 AGENT_SWEEP_INTERVAL = env.float("AGENT_SWEEP_INTERVAL", default=15.0)
 AGENT_UNANSWERED_AFTER = env.float("AGENT_UNANSWERED_AFTER", default=180.0)
 AGENT_SWEEP_MAX_REQUEUES = env.int("AGENT_SWEEP_MAX_REQUEUES", default=2)
+# Teams: queued conversations are assigned as agents free up; the beat drain catches the
+# changes no signal announces (a release, a reassignment), TEAMS_QUEUE_DRAIN_LIMIT at a time.
+TEAMS_QUEUE_DRAIN_INTERVAL = env.float("TEAMS_QUEUE_DRAIN_INTERVAL", default=30.0)
+TEAMS_QUEUE_DRAIN_LIMIT = env.int("TEAMS_QUEUE_DRAIN_LIMIT", default=50)
 CELERY_BEAT_SCHEDULE = {
+    "teams-queue-drain": {
+        "task": "teams.tasks.queue_drain",
+        "schedule": TEAMS_QUEUE_DRAIN_INTERVAL,
+        "options": {"expires": max(TEAMS_QUEUE_DRAIN_INTERVAL * 2, 10.0)},
+    },
     "connections-cleanup-stale": {
         "task": "chat.tasks.connections_cleanup_stale",
         "schedule": 30.0,

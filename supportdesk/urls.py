@@ -14,6 +14,7 @@ from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
 from sessions_app import api as session_api
 from sessions_app import contacts_api
+from teams import api as teams_api
 from webhooks import api as webhook_api
 
 from . import health, ops
@@ -54,6 +55,11 @@ api_v1 = [
         name="session-reopen",
     ),
     path("sessions/<str:session_id>/notes/", NoteCreateApi.as_view(), name="session-notes"),
+    path(
+        "sessions/<str:session_id>/events/",
+        session_api.SessionEventsApi.as_view(),
+        name="session-events",
+    ),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(
         "kb/articles/<int:article_id>/",
@@ -103,6 +109,8 @@ api_v1 = [
         contacts_api.ContactSessionsApi.as_view(),
         name="contact-sessions",
     ),
+    path("teams/", teams_api.TeamListApi.as_view(), name="team-list"),
+    path("agents/me/status/", teams_api.AgentStatusApi.as_view(), name="agent-status"),
     path("ops/websockets/", chat_ops.ConnectionStatsApi.as_view(), name="ops-websockets"),
     path(
         "ops/websockets/cleanup/",

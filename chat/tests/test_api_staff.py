@@ -37,13 +37,14 @@ def test_staff_reply_to_an_unassigned_session_takes_it_over_then_answers():
         ("system", "taken_over"),
         ("agent", None),
     ]
+    assert stored[0].content == "Dana Lee took the conversation."
 
 
-def test_staff_reply_to_another_agents_session_is_409_not_assigned():
+def test_staff_reply_to_another_agents_session_is_409_already_assigned():
     holder = StaffFactory()
     session = SupportSessionFactory(status="escalated", handled_by="human", assignee=holder)
     response = api_client("staff").post(messages_url(session), {"content": "Me too"}, format="json")
-    assert_error(response, 409, "not_assigned")
+    assert_error(response, 409, "already_assigned")
     assert not Message.objects.filter(session=session).exists()
     # The holder may reply.
     ok = api_client("staff", user=holder).post(
@@ -66,7 +67,7 @@ def test_api_key_reply_keeps_the_session_as_it_is_and_respects_the_holder():
     assert SupportSession.objects.get(pk=session.pk).handled_by == "ai"
     held = SupportSessionFactory(status="escalated", handled_by="human", assignee=StaffFactory())
     assert_error(
-        client.post(messages_url(held), {"content": "x"}, format="json"), 409, "not_assigned"
+        client.post(messages_url(held), {"content": "x"}, format="json"), 409, "already_assigned"
     )
 
 
