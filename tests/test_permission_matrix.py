@@ -21,7 +21,7 @@ from agents.signals import index_updates_muted
 from apikeys.services import api_key_create
 from chat.models import CannedResponse
 from sessions_app import services
-from sessions_app.models import Contact
+from sessions_app.models import Contact, Team
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -70,6 +70,12 @@ def _with_canned(path: str, session) -> str:
     return path.replace("{id}", str(canned.pk))
 
 
+def _with_team(path: str, session) -> str:
+    team = Team.objects.create(name="Billing", topic_tags=["billing"])
+    team.members.add(StaffFactory())
+    return path
+
+
 def _with_contact(path: str, session) -> str:
     contact = Contact.objects.create(name="Grace Hopper")
     return path.replace("{id}", str(contact.pk))
@@ -104,6 +110,10 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/{id}/notes/": Call(body={"content": "internal"}),
     "POST /api/v1/sessions/{id}/release/": Call(),
     "POST /api/v1/sessions/{id}/reopen/": Call(closed=True),
+    "GET /api/v1/sessions/{id}/events/": Call(closed=True),
+    "GET /api/v1/teams/": Call(url=_with_team),
+    "GET /api/v1/agents/me/status/": Call(),
+    "PUT /api/v1/agents/me/status/": Call(body={"status": "away"}),
     "GET /api/v1/kb/articles/": Call(),
     "POST /api/v1/kb/articles/": Call(body={"title": "New", "body": "B"}),
     "GET /api/v1/kb/articles/{id}/": Call(url=_with_article),
