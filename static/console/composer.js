@@ -5,7 +5,7 @@ import { closeMenu, insertCanned, moveMenu, syncMenuWithInput } from './canned.j
 import { renderConversationState } from './conversation.js';
 import { showNotice } from './notice.js';
 import { queueOutgoing } from './outbox.js';
-import { isClosed, isMine } from './sessions.js';
+import { canReply, isClosed } from './sessions.js';
 import { sendFrame } from './socket.js';
 import { config, el, state } from './state.js';
 import { queueScrollToBottom } from './transcript.js';
@@ -23,8 +23,8 @@ export function submitComposer() {
     showNotice(`Too long: keep it under ${config.maxChars.toLocaleString()} characters.`);
     return;
   }
-  if (state.mode === 'reply' && !isMine(cur.info)) {
-    showNotice('Take over the conversation to reply to the customer.');
+  if (state.mode === 'reply' && !canReply(cur.info)) {
+    showNotice('Another agent is handling this conversation: add a note instead.');
     return;
   }
   queueOutgoing(state.mode === 'reply' ? 'message' : 'note', content);
@@ -43,13 +43,13 @@ export function autoGrow() {
 export function updateComposer() {
   const over = updateCharCounter(el.input, el.counter, config.maxChars);
   const cur = state.current;
-  el.send.disabled = state.forbidden || !cur || isClosed(cur.info) || over || (state.mode === 'reply' && !isMine(cur.info));
+  el.send.disabled = state.forbidden || !cur || isClosed(cur.info) || over || (state.mode === 'reply' && !canReply(cur.info));
   el.send.textContent = state.mode === 'note' ? 'Add note' : 'Send';
 }
 
 export function setMode(mode) {
   const cur = state.current;
-  if (mode === 'reply' && !(cur && isMine(cur.info))) mode = 'note';
+  if (mode === 'reply' && !(cur && canReply(cur.info))) mode = 'note';
   if (mode !== state.mode) stopTyping();
   state.mode = mode;
   renderConversationState();
@@ -57,7 +57,7 @@ export function setMode(mode) {
 
 export function noteTyping() {
   const cur = state.current;
-  if (!cur || state.mode !== 'reply' || !isMine(cur.info) || !el.input.value.trim() || el.input.value.startsWith('/')) {
+  if (!cur || state.mode !== 'reply' || !canReply(cur.info) || !el.input.value.trim() || el.input.value.startsWith('/')) {
     stopTyping();
     return;
   }

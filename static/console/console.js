@@ -10,6 +10,7 @@ import { keyOf } from './sessions.js';
 import { bindShortcuts } from './shortcuts.js';
 import { checkIdle, connect, reconnectNow } from './socket.js';
 import { root, state, WAIT_REFRESH_MS } from './state.js';
+import { bindTeams } from './teams.js';
 import { bindTranscript, queueScrollToBottom, sendRead } from './transcript.js';
 
 export function bindWindow() {
@@ -36,6 +37,7 @@ if (root) {
   bindTranscript();
   bindAlerts();
   bindShortcuts();
+  bindTeams();
   bindWindow();
   renderConversationState();
   renderInbox();

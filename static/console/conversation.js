@@ -2,14 +2,15 @@
 import { h } from '../common/realtime.js';
 import { closeMenu } from './canned.js';
 import { autoGrow, setCustomerTyping, stopTyping, updateComposer } from './composer.js';
+import { showAudit } from './audit-panel.js';
 import { showContact } from './contact-panel.js';
 import { fixRovingTabindex, inboxItems, updateAlerts } from './inbox.js';
 import {
-  assigneeOf, customerName, formatDateTime, isClosed, isHuman, isMine,
+  assigneeOf, canReply, customerName, formatDateTime, isClosed, isHuman, isMine,
   keyOf, pickSessionFields, sameId,
 } from './sessions.js';
 import { queueCtrl } from './socket.js';
-import { el, root, state } from './state.js';
+import { byId, el, root, state } from './state.js';
 
 export function newConversation(id, summary) {
   return {
@@ -46,7 +47,9 @@ export function joinSession(key) {
   state.alerts.delete(key);
   resetTranscript();
   el.loading.hidden = false;
-  state.mode = isMine(conv.info) ? 'reply' : 'note';
+  // A conversation waiting for a person opens ready to reply: replying takes it.
+  const waiting = conv.info && conv.info.status === 'escalated' && !assigneeOf(conv.info);
+  state.mode = isMine(conv.info) || waiting ? 'reply' : 'note';
   el.input.value = state.drafts.get(key) || '';
   queueCtrl({ type: 'join', session_id: conv.id, last_seq: 0 });
   root.classList.add('show-conversation', 'has-conversation');
@@ -86,7 +89,7 @@ export function applyCurrentInfo(partial) {
   cur.info = Object.assign({}, cur.info, pickSessionFields(partial));
   const mine = isMine(cur.info);
   if (mine && !wasMine) state.mode = 'reply'; // just took over: replying is what comes next
-  if (!mine && state.mode === 'reply') state.mode = 'note';
+  if (!canReply(cur.info) && state.mode === 'reply') state.mode = 'note';
   if (isClosed(cur.info)) {
     stopTyping();
     setCustomerTyping(false);
@@ -132,8 +135,9 @@ export function renderConversationState() {
   }
 
   // Composer: notes unless closed; replies only for the agent handling the conversation.
-  if (state.mode === 'reply' && !mine) state.mode = 'note';
-  el.modeReply.disabled = blocked || closed || !mine;
+  const replyable = canReply(info);
+  if (state.mode === 'reply' && !replyable) state.mode = 'note';
+  el.modeReply.disabled = blocked || closed || !replyable;
   el.modeNote.disabled = blocked || closed;
   el.modeReply.checked = state.mode === 'reply';
   el.modeNote.checked = state.mode === 'note';
@@ -145,7 +149,8 @@ export function renderConversationState() {
   let hint = '';
   if (!cur) hint = '';
   else if (isClosed(info)) hint = 'This conversation is closed.';
-  else if (!mine) hint = human ? `Take over to reply (${(assigneeOf(info) || { name: 'another agent' }).name} is handling it). Notes stay internal.` : 'Take over to reply. Notes stay internal.';
+  else if (!replyable) hint = `${(assigneeOf(info) || { name: 'Another agent' }).name} is handling it. Notes stay internal.`;
+  else if (!mine && state.mode === 'reply') hint = 'Replying takes the conversation (the AI stops).';
   else if (state.mode === 'note') hint = 'Internal note: only your team sees it.';
   el.modeHint.textContent = hint;
   el.modeHint.hidden = !hint;
@@ -200,6 +205,9 @@ export function renderDetails() {
   el.detailStatus.textContent = info.status || '—';
   el.detailHandled.textContent = isHuman(info) ? 'Human agent' : 'AI assistant';
   el.detailAssignee.textContent = a ? a.name : 'Unassigned';
+  byId('detail-team').textContent = info.team && info.team.name ? String(info.team.name) : 'No team';
+  byId('details-audit').hidden = false;
+  showAudit(cur.key, info);
   el.detailCreated.textContent = formatDateTime(info.created_at);
   el.detailActivity.textContent = formatDateTime(info.last_activity_at);
   el.detailClosedRow.hidden = !info.closed_at;

@@ -10,6 +10,7 @@ import { attributeError, confirmPending, flushOutbox } from './outbox.js';
 import { isClosed, keyOf, pickSessionFields } from './sessions.js';
 import { queueCtrl } from './socket.js';
 import { el, ERROR_FALLBACKS, FILTERS, state } from './state.js';
+import { onAssigned } from './teams.js';
 import { queueScrollToBottom, receiveMessage, scheduleRead, updateSeen } from './transcript.js';
 
 export const frameHandlers = {
@@ -60,6 +61,11 @@ export const frameHandlers = {
     if (!(state.current && state.current.key === key)) state.alerts.add(key);
     updateAlerts();
     alertEscalation(s, f.reason);
+  },
+
+  assigned(f) {
+    onAssigned(f.session, upsertSummary);
+    updateAlerts();
   },
 
   session(f) {

@@ -8,6 +8,7 @@ import {
 } from './sessions.js';
 import { queueCtrl } from './socket.js';
 import { el, FILTERS, SEARCH_DEBOUNCE_MS, state } from './state.js';
+import { inMyTeam, teamChip } from './teams.js';
 
 export function requestInbox() {
   if (queueCtrl({ type: 'inbox', filter: state.filter, search: state.search.trim().slice(0, 200) })) {
@@ -27,6 +28,7 @@ export function matchesFilter(s, filter) {
       const a = assigneeOf(s);
       return !!a && sameId(a.id, state.me.id) && (!closed || closedOk);
     }
+    case 'team': return inMyTeam(s) && (!closed || closedOk);
     case 'unassigned': return !assigneeOf(s) && (!closed || closedOk);
     case 'ai': return s.status === 'open' && !isHuman(s);
     default: return true; // "all" includes closed conversations (listed last)
@@ -177,6 +179,7 @@ export function fillInboxItem(li, s) {
     h('div', { class: 'inbox-row inbox-row-meta' },
       statusBadge,
       handled,
+      teamChip(s),
       h('span', { class: 'inbox-assignee', dataset: { assigned: a ? 'true' : 'false' }, text: a ? a.name : 'Unassigned' })));
   li.setAttribute('aria-label', `${customerName(s)}, ${s.status || ''}${unanswered ? `, ${unanswered} unanswered` : ''}`);
 }

@@ -107,7 +107,7 @@ export function confirmPending(cid, seq, id, message) {
 
 export function attributeError(f, code) {
   let p = f.client_msg_id ? state.outbox.get(String(f.client_msg_id)) : null;
-  if (!p && ['too_long', 'rate_limited', 'invalid_field', 'session_closed', 'not_assigned'].includes(code)) {
+  if (!p && ['too_long', 'rate_limited', 'invalid_field', 'session_closed', 'already_assigned'].includes(code)) {
     for (const candidate of state.outbox.values()) {
       if (candidate.status !== 'sending') continue;
       if (f.session_id && keyOf(f.session_id) !== candidate.sessionKey) continue;
@@ -117,9 +117,9 @@ export function attributeError(f, code) {
   if (!p) return;
   const labels = {
     too_long: 'Not sent: too long',
-    not_assigned: 'Not sent: take over to reply',
+    already_assigned: 'Not sent: another agent has it',
     session_closed: 'Not sent: conversation closed',
   };
-  const canRetry = code === 'rate_limited' || code === 'invalid_field' || code === 'not_assigned';
+  const canRetry = code === 'rate_limited' || code === 'invalid_field';
   markFailed(p, labels[code] || 'Not sent', canRetry);
 }

@@ -53,6 +53,8 @@ export function isMine(s) {
   const a = assigneeOf(s);
   return !!s && isHuman(s) && !isClosed(s) && !!a && sameId(a.id, state.me.id);
 }
+// Replying to a conversation nobody holds takes it (the server notes it); another agent's is theirs.
+export const canReply = (s) => !!s && !isClosed(s) && (isMine(s) || !assigneeOf(s));
 // The contact's (or the pre-chat) name wherever the server knows one.
 export const customerName = (s) => {
   const name = s && (s.display_name || s.customer_name);
@@ -62,7 +64,7 @@ export const customerName = (s) => {
 export function pickSessionFields(s) {
   const out = {};
   for (const k of ['status', 'handled_by', 'assignee', 'customer_name', 'customer_email', 'display_name', 'contact', 'contact_id', 'created_at',
-    'last_activity_at', 'closed_at', 'csat', 'escalated_at']) {
+    'last_activity_at', 'closed_at', 'csat', 'escalated_at', 'team']) {
     if (Object.prototype.hasOwnProperty.call(s, k)) out[k] = s[k];
   }
   if (s.assignee !== undefined && (s.assignee === null || typeof s.assignee !== 'object') && s.assignee_name !== undefined) {

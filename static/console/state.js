@@ -5,7 +5,7 @@ export const root = document.getElementById('console-app');
 const data = root ? root.dataset : {};
 
 export const FORBIDDEN_CLOSE = 4003;
-export const FILTERS = new Set(['all', 'mine', 'unassigned', 'escalated', 'ai', 'closed']);
+export const FILTERS = new Set(['all', 'mine', 'team', 'unassigned', 'escalated', 'ai', 'closed']);
 
 export const WAIT_REFRESH_MS = 30000;
 export const SEARCH_DEBOUNCE_MS = 250;
@@ -20,7 +20,6 @@ export const ERROR_FALLBACKS = {
   rate_limited: 'Too many actions at once. Please wait a moment.',
   session_closed: 'This conversation is closed.',
   already_assigned: 'Another agent is already handling this conversation.',
-  not_assigned: 'Take over the conversation to reply to the customer.',
   not_found: 'That conversation no longer exists.',
 };
 
