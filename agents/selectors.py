@@ -1,10 +1,11 @@
-"""Read-side queries of the knowledge base for the REST API."""
+"""Read-side queries of the knowledge base for the REST API and the public help center."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
 from .exceptions import ArticleNotFound, ExampleNotFound
+from .knowledge import KnowledgeIndexUnavailable, articles_search
 from .models import Article, ArticleExample
 
 # The longest search text accepted by the article list.
@@ -43,3 +44,46 @@ def article_example_get(*, article_id: int, example_id: int) -> ArticleExample:
         return ArticleExample.objects.get(pk=example_id, article_id=article_id)
     except ArticleExample.DoesNotExist:
         raise ExampleNotFound() from None
+
+
+# --- The public help center (agents/helpcenter.py) --------------------------------------------
+
+# The help center's search: the longest query read, and the most results shown.
+HELP_QUERY_MAX_CHARS = 200
+HELP_SEARCH_LIMIT = 10
+
+
+def help_articles() -> list[Article]:
+    """Return the published articles for the help center's index, by title (one query)."""
+    return list(
+        Article.objects.filter(is_published=True)
+        .only("slug", "title", "body", "tags", "updated_at")
+        .order_by("title", "pk")
+    )
+
+
+def help_article_get(*, slug: str) -> Article:
+    """Return the published article with ``slug`` or raise ArticleNotFound (drafts too)."""
+    try:
+        return Article.objects.get(slug=slug, is_published=True)
+    except Article.DoesNotExist:
+        raise ArticleNotFound() from None
+
+
+def help_search(*, query: str) -> list[Article]:
+    """Return the published articles that best answer ``query``, best first, bounded.
+
+    Ranked by the agent's own retrieval (the same index the AI answers from); while that
+    index is being rebuilt, a plain text match keeps the page useful.
+    """
+    text = " ".join(query.split())[:HELP_QUERY_MAX_CHARS]
+    if not text:
+        return []
+    try:
+        hits = articles_search(text, limit=HELP_SEARCH_LIMIT)
+    except KnowledgeIndexUnavailable:
+        return list(articles_list(search=text, is_published=True)[:HELP_SEARCH_LIMIT])
+    # The index may be a little older than the last edit: keep only what is published now.
+    published = Article.objects.filter(pk__in=[hit.article_id for hit in hits], is_published=True)
+    by_pk = {article.pk: article for article in published}
+    return [by_pk[hit.article_id] for hit in hits if hit.article_id in by_pk]
