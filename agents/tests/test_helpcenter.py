@@ -116,6 +116,26 @@ def test_search_ranks_with_the_agents_retrieval(client, kb):
     assert '<meta name="robots" content="noindex, follow">' in html
 
 
+def test_search_adds_text_matches_and_shows_nothing_for_gibberish(client, kb):
+    html = client.get("/help/search/", {"q": "delivery"}).content.decode()
+    titles = re.findall(r'<h2 class="help-result-title"><a href="[^"]+">([^<]+)</a>', html)
+    # The retrieval's pick first, then articles that mention the word.
+    assert titles[0] == "Shipping options and delivery times"
+    assert set(titles) == {
+        "Shipping options and delivery times",
+        "Tracking your order",
+        "My parcel is late or missing",
+        "Changing or cancelling an order",
+        "Returning an item",
+        "I received a damaged or wrong item",
+    }
+    assert len(titles) == len(set(titles))
+
+    html = client.get("/help/search/", {"q": "asdfgh qwerty"}).content.decode()
+    assert "No articles match “asdfgh qwerty”" in html
+    assert 'class="help-result-title"' not in html
+
+
 def test_search_hides_an_article_unpublished_after_the_index_was_built(client, kb):
     # The index still holds it until the rebuild: the page must not show a draft meanwhile.
     with index_updates_muted():
