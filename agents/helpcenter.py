@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import Truncator
@@ -85,7 +85,13 @@ def help_article(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         article = selectors.help_article_get(slug=slug)
     except ArticleNotFound:
-        raise Http404("No such article") from None
+        # The help center's own page (search box, way back), not the site's bare 404.
+        return render(
+            request,
+            "help/not_found.html",
+            {"canonical": request.build_absolute_uri(reverse("help"))},
+            status=404,
+        )
     return render(
         request,
         "help/article.html",

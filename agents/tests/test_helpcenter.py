@@ -87,8 +87,13 @@ def test_article_body_cannot_inject_markup(client):
 def test_drafts_and_unknown_slugs_are_404(client):
     _article("draft", published=False)
 
-    assert client.get("/help/draft/").status_code == 404
-    assert client.get("/help/no-such-article/").status_code == 404
+    for path in ("/help/draft/", "/help/no-such-article/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "Article not found" in html and 'role="search"' in html
+        assert '<meta name="robots" content="noindex, follow">' in html
+        assert "Draft" not in html
 
 
 def test_index_and_article_pages_take_one_query(client, django_assert_num_queries):

@@ -15,7 +15,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # axe-core 4.14.1 from the npm registry (`npm pack axe-core@4.14.1`), vendored with its
 # licence files beside it: the same bytes the issue-13 accessibility tests use.
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PAGES = ["/help/", "/help/search/?q=delivery", "/help/search/?q=asdfgh", "/help/password-reset/"]
+PAGES = [
+    "/help/",
+    "/help/search/?q=delivery",
+    "/help/search/?q=asdfgh",
+    "/help/password-reset/",
+    "/help/no-such-article/",
+]
 
 
 @pytest.fixture
