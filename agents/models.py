@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
+
+
+def article_url(slug: str) -> str:
+    """Return the absolute path of an article's help-center page (``/help/<slug>/``)."""
+    return reverse("help-article", kwargs={"slug": slug})
 
 
 class Article(models.Model):
@@ -19,6 +25,9 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return article_url(self.slug)
 
 
 class ArticleExample(models.Model):

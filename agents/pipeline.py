@@ -11,6 +11,7 @@ from supportdesk.conf import app_setting
 from . import memory, policy, smalltalk
 from .encoder import encoder_enabled
 from .knowledge import ArticleHit, KnowledgeIndexUnavailable, articles_search
+from .models import article_url
 from .providers import (
     DeltaCallback,
     ProviderDeclined,
@@ -156,6 +157,8 @@ def reply_compose(
                 "title": h.title,
                 "score": round(h.score, 4),
                 "slug": h.slug,
+                # The public page the customer can open (DESIGN: sources carry the url).
+                "url": article_url(h.slug),
             }
             for h in cited
         ],

@@ -1,11 +1,14 @@
-"""Admin for messages and live connections (connections are read-only), and session transcripts."""
+"""Admin for messages and live connections (connections are read-only), and session transcripts
+(drawn as a conversation on the session page)."""
 
 from django.contrib import admin
 
 from sessions_app.admin import SupportSessionAdmin
 from sessions_app.models import SupportSession
+from sessions_app.serializers import user_display_name
 
-from .models import CannedResponse, Connection, Message
+from . import selectors
+from .models import CannedResponse, Connection, Message, MessageRole
 
 
 @admin.register(Message)
@@ -53,38 +56,37 @@ class CannedResponseAdmin(admin.ModelAdmin):
     search_fields = ["shortcut", "title", "body"]
 
 
-class MessageInline(admin.TabularInline):
-    """The transcript, read-only, in seq order (internal notes included and marked)."""
+ROLE_LABELS = {
+    MessageRole.ASSISTANT: "AI assistant",
+    MessageRole.SYSTEM: "System",
+}
 
-    model = Message
-    fk_name = "session"
-    fields = [
-        "seq",
-        "role",
-        "content",
-        "author",
-        "confidence",
-        "requires_escalation",
-        "internal",
-        "decision",
-        "created_at",
-    ]
-    readonly_fields = fields
-    ordering = ["seq"]
-    extra = 0
-    can_delete = False
-    show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    @admin.display(description="why")
-    def decision(self, message):
-        reasons = (message.metadata or {}).get("reasons") or []
-        return ", ".join(reasons) or "—"
+def _transcript_rows(session: SupportSession) -> list[dict]:
+    """Return the transcript's messages with what the template shows beside each."""
+    rows = []
+    for message in selectors.transcript_messages(
+        session_id=session.pk, limit=selectors.TRANSCRIPT_LIMIT
+    ):
+        if message.role == MessageRole.CUSTOMER:
+            author = session.display_name or "Customer"
+        elif message.role == MessageRole.AGENT:
+            author = user_display_name(message.author) or (message.metadata or {}).get(
+                "api_key", "Agent"
+            )
+        else:
+            author = ROLE_LABELS.get(message.role, message.role)
+        rows.append(
+            {
+                "message": message,
+                "author": author,
+                "reasons": ", ".join((message.metadata or {}).get("reasons") or []),
+                "confidence_pct": (
+                    round(message.confidence * 100) if message.confidence is not None else None
+                ),
+            }
+        )
+    return rows
 
 
 # sessions_app registers the session admin without the transcript (it cannot import Message);
@@ -94,4 +96,15 @@ admin.site.unregister(SupportSession)
 
 @admin.register(SupportSession)
 class SupportSessionWithTranscriptAdmin(SupportSessionAdmin):
-    inlines = [*SupportSessionAdmin.inlines, MessageInline]
+    """The session page with its transcript drawn as a conversation (bubbles by role)."""
+
+    change_form_template = "admin/chat/supportsession/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        session = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if session is not None:
+            extra["transcript"] = _transcript_rows(session)
+            extra["transcript_total"] = session.last_seq
+            extra["transcript_limit"] = selectors.TRANSCRIPT_LIMIT
+        return super().change_view(request, object_id, form_url, extra)

@@ -69,10 +69,18 @@ MESSAGE_EXAMPLE = {
     "seq": 3,
     "session_id": "5f0c6a8e-2b1d-4c3e-9f7a-1d2e3f4a5b6c",
     "role": "assistant",
-    "content": "Orders ship within two working days [1].",
+    "content": "Orders ship within **two working days**.",
+    "content_html": "<p>Orders ship within <strong>two working days</strong>.</p>",
     "client_msg_id": None,
     "created_at": "2026-03-02T09:15:12.532Z",
-    "sources": [{"article_id": 12, "title": "Shipping times", "score": 0.82}],
+    "sources": [
+        {
+            "article_id": 12,
+            "title": "Shipping times",
+            "score": 0.82,
+            "url": "/help/shipping-times/",
+        }
+    ],
     "confidence": 0.82,
     "requires_escalation": False,
     "author": None,
@@ -142,6 +150,7 @@ class MessageListApi(APIView):
                     "seq": 2,
                     "role": "customer",
                     "content": "How long does shipping take?",
+                    "content_html": "<p>How long does shipping take?</p>",
                     "client_msg_id": "c-42",
                     "sources": [],
                     "confidence": None,

@@ -41,6 +41,21 @@ def messages_between(
     )
 
 
+# The admin transcript shows at most this many messages (the newest), so a very long
+# conversation still renders in one bounded query.
+TRANSCRIPT_LIMIT = 500
+
+
+def transcript_messages(*, session_id: uuid.UUID, limit: int = TRANSCRIPT_LIMIT) -> list[Message]:
+    """Return a session's newest ``limit`` messages (internal notes included) in seq order."""
+    newest = (
+        Message.objects.filter(session_id=session_id)
+        .select_related("author")
+        .order_by("-seq")[:limit]
+    )
+    return list(reversed(newest))
+
+
 # --- The agent console's inbox -----------------------------------------------------------------
 
 INBOX_FILTERS = ("all", "mine", "team", "unassigned", "escalated", "ai", "closed")

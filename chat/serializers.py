@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
 from sessions_app.serializers import AuthorSerializer, user_display_name
+from supportdesk import richtext
 
 from .models import Message
 
@@ -16,12 +17,16 @@ class SourceSerializer(serializers.Serializer):
     article_id = serializers.IntegerField()
     title = serializers.CharField()
     score = serializers.FloatField()
+    # The article's public help-center page (/help/<slug>/), stored with the source by the
+    # agent; null for sources stored before the help center existed.
+    url = serializers.CharField(allow_null=True, read_only=True)
 
 
 class MessageSerializer(serializers.ModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
     author = AuthorSerializer(read_only=True, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
+    content_html = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -31,6 +36,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "session_id",
             "role",
             "content",
+            "content_html",
             "client_msg_id",
             "created_at",
             "sources",
@@ -39,6 +45,10 @@ class MessageSerializer(serializers.ModelSerializer):
             "author",
         ]
         read_only_fields = fields
+
+    def get_content_html(self, message: Message) -> str:
+        """Return the content as sanitised HTML (supportdesk.richtext): what pages display."""
+        return richtext.render(message.content)
 
 
 class StaffMessageSerializer(MessageSerializer):

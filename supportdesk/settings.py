@@ -86,6 +86,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% load richtext %}: message text through the one sanitising renderer.
+            "libraries": {"richtext": "supportdesk.richtext_tags"},
         },
     },
 ]

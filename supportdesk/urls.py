@@ -1,4 +1,4 @@
-"""URL routes: the chat page, the admin, health probes, /metrics and the versioned REST API."""
+"""URL routes: the chat page, help center, admin, health probes, /metrics and the REST API."""
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents import api as kb_api
+from agents import helpcenter
 from chat import api_canned
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
@@ -129,6 +130,10 @@ urlpatterns = [
     path("widget.js", widget_loader, name="widget-loader"),
     path("widget/<str:site_key>/", widget_frame, name="widget-frame"),
     path("widget/<str:site_key>/config", widget_config, name="widget-config"),
+    # The public help center: published articles, server-rendered (agents/helpcenter.py).
+    path("help/", helpcenter.help_index, name="help"),
+    path("help/search/", helpcenter.help_search, name="help-search"),
+    path("help/<slug:slug>/", helpcenter.help_article, name="help-article"),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

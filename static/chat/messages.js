@@ -1,6 +1,7 @@
-// The message list: rendering (text only), streamed provisional replies, seq order, "Seen", and scrolling.
+// The message list: rendering (sanitised rich text, sources linked to the help center), streamed provisional replies, seq order, "Seen", and scrolling.
 import * as C from '../common/realtime.js';
 import { h, ROLES, toSeq } from '../common/realtime.js';
+import { contentEl, setContent } from '../common/richtext.js';
 import { followTranscript } from '../common/ui.js';
 import { notifyEmbed } from './embed.js';
 import { confirmPending } from './outbox.js';
@@ -20,7 +21,11 @@ export function receiveMessage(m) {
     return;
   }
   if ((seq !== null && state.seqs.has(seq)) || (m.id !== null && m.id !== undefined && state.ids.has(String(m.id)))) {
-    return; // already rendered (replay overlap, or broadcast after ack)
+    // Already rendered (replay overlap, or broadcast after ack). Our own bubble, confirmed by
+    // its ack before this frame, still shows plain text: show the server's rendering now.
+    const shown = seq !== null ? el.messages.querySelector(`li[data-seq="${seq}"] .msg-content:not(.is-rich)`) : null;
+    if (shown && typeof m.content_html === 'string') setContent(shown, m);
+    return;
   }
 
   if (role === 'assistant') {
@@ -50,7 +55,7 @@ export function buildMessage(m, role) {
   if (toSeq(m.seq) !== null) li.dataset.seq = String(toSeq(m.seq));
   if (m.id !== null && m.id !== undefined) li.dataset.id = String(m.id);
 
-  const content = h('div', { class: 'msg-content', text: typeof m.content === 'string' ? m.content : '' });
+  const content = contentEl(m);
 
   if (role === 'system') {
     li.append(content, h('div', { class: 'msg-meta' }, timeEl(m.created_at)));
@@ -65,14 +70,9 @@ export function buildMessage(m, role) {
     if (sources) li.append(sources);
   }
 
-  const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
-  // A hand-over message's (low) retrieval confidence means nothing to the customer; agents
-  // still see it in the console.
-  const pct = role === 'assistant' && !m.requires_escalation ? C.confidencePct(m.confidence) : null;
-  if (pct !== null) {
-    meta.append(h('span', { class: 'msg-confidence', text: `Confidence: ${pct}%` }));
-  }
-  li.append(meta);
+  // No confidence figure here: a retrieval score means nothing to a customer (it stays in the
+  // frame, and the console and admin show it).
+  li.append(h('div', { class: 'msg-meta' }, timeEl(m.created_at)));
   return li;
 }
 

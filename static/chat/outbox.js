@@ -1,5 +1,6 @@
 // Outgoing messages: optimistic bubbles, the outbox flushed within the frame budget, acks, failures and retry.
 import { h, newClientId } from '../common/realtime.js';
+import { setContent } from '../common/richtext.js';
 import { setPendingStatus } from '../common/ui.js';
 import { afterRender, insertBySeq, markRendered, timeEl } from './messages.js';
 import { budgetWaitMs, sendFrame } from './socket.js';
@@ -65,7 +66,7 @@ export function confirmPending(cid, seq, id, message) {
   if (id !== null && id !== undefined) li.dataset.id = String(id);
   for (const n of li.querySelectorAll('.msg-status, .msg-retry')) n.remove();
   if (message) {
-    if (typeof message.content === 'string') li.querySelector('.msg-content').textContent = message.content;
+    if (typeof message.content === 'string') setContent(li.querySelector('.msg-content'), message);
     const t = li.querySelector('.msg-time');
     if (t && message.created_at) t.replaceWith(timeEl(message.created_at));
   }

@@ -208,7 +208,22 @@ export function timeEl(iso, withTitle) {
   });
 }
 
-// "Sources:" row of an assistant message, or null; withScores adds a relevance tooltip.
+// Only these URL schemes become links anywhere on our pages (as in supportdesk/richtext.py).
+const LINK_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+
+// Returns the absolute URL if it is a link we allow (relative paths resolve against this page), else null.
+export function safeHref(value) {
+  if (typeof value !== 'string' || !value) return null;
+  try {
+    const url = new URL(value, window.location.href);
+    return LINK_SCHEMES.has(url.protocol) ? url.href : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+// "Sources:" row of an assistant message, or null; each source with a url links to its
+// help-center article in a new tab; withScores adds a relevance tooltip.
 export function sourcesEl(sources, withScores) {
   const list = Array.isArray(sources) ? sources : [];
   if (!list.length) return null;
@@ -216,7 +231,11 @@ export function sourcesEl(sources, withScores) {
   for (const src of list) {
     const title = src && src.title ? String(src.title) : `Article ${src && src.article_id != null ? src.article_id : ''}`.trim();
     const score = withScores && src && typeof src.score === 'number' ? `Relevance ${src.score.toFixed(2)}` : null;
-    items.append(h('span', { class: 'msg-source', role: 'listitem', title: score, text: title }));
+    const href = src ? safeHref(src.url) : null;
+    const label = href
+      ? h('a', { class: 'msg-source-link', href, target: '_blank', rel: 'noopener', text: title, 'aria-label': `${title} (opens in a new tab)` })
+      : title;
+    items.append(h('span', { class: 'msg-source', role: 'listitem', title: score }, label));
   }
   return h('div', { class: 'msg-sources' }, h('span', { class: 'msg-sources-label', text: 'Sources:' }), items);
 }

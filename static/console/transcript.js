@@ -1,6 +1,7 @@
-// The joined conversation's transcript: message rendering (text only), seq order, read receipts, "Seen" and scrolling.
+// The joined conversation's transcript: message rendering (sanitised rich text, linked sources), seq order, read receipts, "Seen" and scrolling.
 import * as C from '../common/realtime.js';
 import { h, ROLES, toSeq } from '../common/realtime.js';
+import { contentEl } from '../common/richtext.js';
 import { followTranscript } from '../common/ui.js';
 import { setCustomerTyping } from './composer.js';
 import { confirmPending } from './outbox.js';
@@ -57,7 +58,7 @@ export function buildMessage(m, role) {
   if (m.id !== null && m.id !== undefined) li.dataset.id = String(m.id);
   if (m.client_msg_id) li.dataset.clientMsgId = String(m.client_msg_id);
 
-  const content = h('div', { class: 'msg-content', text: typeof m.content === 'string' ? m.content : '' });
+  const content = contentEl(m);
   const metadata = m.metadata && typeof m.metadata === 'object' ? m.metadata : {};
 
   if (metadata.event) li.dataset.event = String(metadata.event);

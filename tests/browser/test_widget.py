@@ -148,6 +148,12 @@ def test_widget_answers_on_the_shop_survives_navigation_and_is_refused_elsewhere
     answer = chat.locator("li.msg-assistant[data-seq] .msg-content").first
     answer.wait_for()
     assert "reset link" in answer.inner_text()
+    # Its source links to the desk's help center (not the shop's origin), in a new tab; no
+    # confidence figure for visitors.
+    source = chat.locator("li.msg-assistant[data-seq] a.msg-source-link").first
+    expect(source).to_have_attribute("href", f"{desk}/help/password-reset/")
+    expect(source).to_have_attribute("target", "_blank")
+    assert chat.locator("li.msg-assistant .msg-confidence").count() == 0
     frame = page.frame(url=frame_url)
     before = message_ids(frame)
     assert len(before) == 2
