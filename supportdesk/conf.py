@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER": 5,
     "WEBHOOK_LOG_RETENTION_DAYS": 30,
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    # Attachments (chat/attachments.py): size, count per message, signed-link lifetime, how long
+    # an upload no message carries is kept, and the largest image (a decompression bomb guard).
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_MAX_PER_MESSAGE": 5,
+    "ATTACHMENT_URL_MAX_AGE": 24 * 3600,
+    "ATTACHMENT_UNATTACHED_HOURS": 24.0,
+    "ATTACHMENT_MAX_PIXELS": 40_000_000,
 }
 
 

@@ -10,6 +10,7 @@ from agents import api as kb_api
 from chat import api_canned
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
+from chat.api_attachments import AttachmentFileApi, AttachmentThumbnailApi, AttachmentUploadApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
 from sessions_app import api as session_api
@@ -54,6 +55,21 @@ api_v1 = [
         name="session-reopen",
     ),
     path("sessions/<str:session_id>/notes/", NoteCreateApi.as_view(), name="session-notes"),
+    path(
+        "sessions/<str:session_id>/attachments/",
+        AttachmentUploadApi.as_view(),
+        name="attachment-upload",
+    ),
+    path(
+        "sessions/<str:session_id>/attachments/<str:attachment_id>/",
+        AttachmentFileApi.as_view(),
+        name="attachment-file",
+    ),
+    path(
+        "sessions/<str:session_id>/attachments/<str:attachment_id>/thumbnail/",
+        AttachmentThumbnailApi.as_view(),
+        name="attachment-thumbnail",
+    ),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(
         "kb/articles/<int:article_id>/",
