@@ -1,9 +1,10 @@
-// The message list: rendering (text only), streamed provisional replies, seq order, "Seen", and scrolling.
+// The message list: rendering (text and attached files), streamed provisional replies, seq order, "Seen", and scrolling.
+import { attachmentsEl } from '../common/attachments.js';
 import * as C from '../common/realtime.js';
 import { h, ROLES, toSeq } from '../common/realtime.js';
 import { followTranscript } from '../common/ui.js';
 import { notifyEmbed } from './embed.js';
-import { confirmPending } from './outbox.js';
+import { confirmPending, upgradeAttachments } from './outbox.js';
 import { el, state, TEXT } from './state.js';
 import { scheduleRead, setAgentThinking, setPeerTyping, setStatusNotice } from './status.js';
 
@@ -20,7 +21,10 @@ export function receiveMessage(m) {
     return;
   }
   if ((seq !== null && state.seqs.has(seq)) || (m.id !== null && m.id !== undefined && state.ids.has(String(m.id)))) {
-    return; // already rendered (replay overlap, or broadcast after ack)
+    // Already rendered (replay overlap, or broadcast after ack): an acked bubble still needs its files' links.
+    const shown = m.id ? el.messages.querySelector(`li[data-id="${CSS.escape(String(m.id))}"]`) : null;
+    if (shown) upgradeAttachments(shown, m);
+    return;
   }
 
   if (role === 'assistant') {
@@ -58,7 +62,8 @@ export function buildMessage(m, role) {
   }
 
   li.append(authorEl(role, m.author));
-  li.append(h('div', { class: 'msg-bubble' }, content));
+  const text = typeof m.content === 'string' && m.content.length ? content : null;
+  li.append(h('div', { class: 'msg-bubble' }, text, attachmentsEl(m.attachments)));
 
   if (role === 'assistant') {
     const sources = C.sourcesEl(m.sources, false);
