@@ -61,6 +61,14 @@ class BodyLimitWebRequest(WebRequest):
     _refused = False
     _received = 0
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Twisted would parse a multipart or urlencoded POST body into ``request.args`` (which
+        # Daphne never reads) before Daphne sees it: a second in-memory copy of every upload,
+        # and a bare, empty 400 outside our error shape for a body it can't parse. Django
+        # parses the body itself.
+        self._parsePOSTFormSubmission = False
+
     def gotLength(self, length):  # noqa: N802 (Twisted's name)
         # The request line is parsed (the channel holds it); the attachment upload route gets
         # its own, larger limit. The instance attribute shadows the class-wide one.
