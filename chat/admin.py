@@ -1,6 +1,7 @@
 """Admin for messages and live connections (connections are read-only), and session transcripts."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
 
 from sessions_app.admin import SupportSessionAdmin
 from sessions_app.models import SupportSession
@@ -67,6 +68,7 @@ class MessageInline(admin.TabularInline):
         "requires_escalation",
         "internal",
         "decision",
+        "files",
         "created_at",
     ]
     readonly_fields = fields
@@ -85,6 +87,18 @@ class MessageInline(admin.TabularInline):
     def decision(self, message):
         reasons = (message.metadata or {}).get("reasons") or []
         return ", ".join(reasons) or "—"
+
+    @admin.display(description="attachments")
+    def files(self, message):
+        # From the message's own summary (no query); staff open them with their login.
+        items = message.attachments or []
+        if not items:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="/api/v1/sessions/{}/attachments/{}/" target="_blank" rel="noopener">{}</a>',
+            ((message.session_id, item["id"], item["name"]) for item in items),
+        )
 
 
 # sessions_app registers the session admin without the transcript (it cannot import Message);

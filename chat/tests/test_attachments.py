@@ -375,3 +375,16 @@ def test_unattached_uploads_are_cleaned_with_their_files(django_capture_on_commi
     assert remaining == {sent["id"], fresh["id"]}
     assert not default_storage.exists(old_row.file.name)
     assert not default_storage.exists(old_row.thumbnail.name)
+
+
+def test_admin_transcript_links_the_files():
+    from django.test import Client
+
+    session = SupportSessionFactory()
+    item = _sent_attachment(session)
+    admin = Client()
+    admin.force_login(StaffFactory(is_superuser=True))
+    page = admin.get(f"/admin/sessions_app/supportsession/{session.pk}/change/")
+    assert page.status_code == 200
+    link = f'href="/api/v1/sessions/{session.pk}/attachments/{item["id"]}/"'
+    assert link in page.content.decode() and "parcel.png" in page.content.decode()
