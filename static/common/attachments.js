@@ -78,19 +78,21 @@ export class AttachmentTray {
       this.add(input.files);
       input.value = ''; // choosing the same file again fires "change" again
     });
+    // A file dropped here never makes the browser leave the page to show it, even while
+    // attaching is off (a closed conversation): it is then simply ignored.
     dropZone.addEventListener('dragover', (e) => {
-      if (!this.enabled || !hasFiles(e)) return;
+      if (!hasFiles(e)) return;
       e.preventDefault();
-      dropZone.classList.add('is-dropping');
+      if (this.enabled) dropZone.classList.add('is-dropping');
     });
     dropZone.addEventListener('dragleave', (e) => {
       if (!dropZone.contains(e.relatedTarget)) dropZone.classList.remove('is-dropping');
     });
     dropZone.addEventListener('drop', (e) => {
       dropZone.classList.remove('is-dropping');
-      if (!this.enabled || !hasFiles(e)) return;
+      if (!hasFiles(e)) return;
       e.preventDefault();
-      this.add(e.dataTransfer.files);
+      if (this.enabled) this.add(e.dataTransfer.files);
     });
     pasteTarget.addEventListener('paste', (e) => {
       const files = Array.from((e.clipboardData && e.clipboardData.files) || []);

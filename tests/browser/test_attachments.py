@@ -114,3 +114,33 @@ def test_customer_photo_shows_as_a_thumbnail_to_the_agent_and_only_there(server,
     download = customer.request.get(server + label.get_attribute("href"))
     assert download.status == 200
     assert download.headers["content-disposition"].startswith("attachment")
+
+
+def test_a_photo_dropped_on_the_chat_is_sent_with_the_message(server, browser):
+    import base64
+
+    customer = new_page(browser, 390, 844)
+    customer.goto(server + "/")
+    customer.wait_for_selector("#connection-state[data-state='online']")
+    data = base64.b64encode(photo()).decode()
+    transfer = customer.evaluate_handle(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+            return dt;
+        }""",
+        data,
+    )
+    customer.dispatch_event("#transcript", "dragover", {"dataTransfer": transfer})
+    customer.dispatch_event("#transcript", "drop", {"dataTransfer": transfer})
+    expect(customer.locator("#attachment-tray .att-pending:not(.is-uploading)")).to_contain_text(
+        "dropped.jpg"
+    )
+    customer.fill("#message-input", "It arrived like this")
+    customer.press("#message-input", "Enter")
+    sent = customer.locator("li.msg-customer[data-seq]").filter(has_text="It arrived like this")
+    expect(sent.locator("img.att-thumb")).to_have_attribute("alt", "dropped.jpg")
+    # Still there after a reload: the stored message carries it, with fresh links.
+    customer.reload()
+    expect(customer.locator("li.msg-customer[data-seq] img.att-thumb")).to_be_visible()
