@@ -34,6 +34,7 @@ from .models import Attachment, AttachmentKind
 
 logger = logging.getLogger(__name__)
 
+CLEANUP_BATCH = 5000  # uploads deleted per run at most; the next hourly run takes the rest
 THUMBNAIL_SIZE = (320, 320)  # bounding box; the console and chat show them at most this big
 MAX_NAME_CHARS = 120
 
@@ -366,14 +367,17 @@ def attachments_cleanup_unattached(*, older_than_hours: float | None = None) -> 
         older_than_hours = float(app_setting("ATTACHMENT_UNATTACHED_HOURS"))
     cutoff = timezone.now() - timedelta(hours=older_than_hours)
     removed = 0
-    stale = Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff)
-    for attachment in stale.iterator():
+    # Ids first, then one short transaction each: no cursor stays open across the writes.
+    stale = list(
+        Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:CLEANUP_BATCH]
+    )
+    for pk in stale:
         with transaction.atomic():
             # Re-checked under a lock: a message may have claimed it since the query above.
             locked = (
-                Attachment.objects.select_for_update()
-                .filter(pk=attachment.pk, message__isnull=True)
-                .first()
+                Attachment.objects.select_for_update().filter(pk=pk, message__isnull=True).first()
             )
             if locked is None:
                 continue
