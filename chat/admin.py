@@ -2,6 +2,7 @@
 (drawn as a conversation on the session page)."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
 
 from sessions_app.admin import SupportSessionAdmin
 from sessions_app.models import SupportSession
@@ -81,13 +82,17 @@ def _transcript_rows(session: SupportSession) -> list[dict]:
                 "message": message,
                 "author": author,
                 "reasons": ", ".join((message.metadata or {}).get("reasons") or []),
+                # From the message's own summary (no query); staff open them with their login.
+                "files": [
+                    (f"/api/v1/sessions/{message.session_id}/attachments/{item['id']}/", item["name"])
+                    for item in (message.attachments or [])
+                ],
                 "confidence_pct": (
                     round(message.confidence * 100) if message.confidence is not None else None
                 ),
             }
         )
     return rows
-
 
 # sessions_app registers the session admin without the transcript (it cannot import Message);
 # chat adds it here. sessions_app comes before chat in INSTALLED_APPS, so it is registered.

@@ -130,7 +130,10 @@ class MessageListApi(APIView):
             "agent holds the session it is 409 `already_assigned`. A closed session is 409 "
             "`session_closed`. A re-sent `client_msg_id` returns the stored message (200). "
             "An API key's message has no author; the key's name is recorded. Content over "
-            "`CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`."
+            "`CHAT_MAX_MESSAGE_CHARS` is a 413 `too_long`. `attachments` lists ids of files "
+            "uploaded to `…/attachments/` by the same side (customer or staff); `content` may "
+            "then be empty. An unknown, foreign or already sent id is 400 `invalid_attachment`; "
+            "more than `ATTACHMENT_MAX_PER_MESSAGE` is 400 `too_many_attachments`."
         ),
         request=MessageCreateSerializer,
         parameters=[
@@ -175,6 +178,7 @@ class MessageListApi(APIView):
             "session_id": session.pk,
             "content": payload.validated_data["content"],
             "client_msg_id": payload.validated_data.get("client_msg_id"),
+            "attachment_ids": payload.validated_data["attachments"],
         }
         try:
             if staff:
@@ -225,6 +229,8 @@ class NoteCreateApi(APIView):
             raise ApiError("invalid_field", "The body must be a JSON object.")
         payload = MessageCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        if payload.validated_data["attachments"]:
+            raise ApiError("invalid_field", "Internal notes carry no attachments.")
         key_name = request_api_key_name(request)
         try:
             result = services.note_add(

@@ -20,3 +20,10 @@ class ChatConfig(AppConfig):
         timeline_note_requested.connect(
             services.timeline_note_store, dispatch_uid="chat.timeline_note_store"
         )
+        from django.db.models.signals import post_delete
+
+        from .attachments import attachment_deleted
+        from .models import Attachment
+
+        # Whichever way a row goes (cleanup, a session deleted in the admin), its files follow.
+        post_delete.connect(attachment_deleted, sender=Attachment, dispatch_uid="chat.attachment")

@@ -399,6 +399,7 @@ class CustomerConsumer(SupportConsumer):
                 role=MessageRole.CUSTOMER,
                 content=parsed.content,
                 client_msg_id=parsed.client_msg_id,
+                attachment_ids=list(parsed.attachments),
             )
         except MessageRejected as error:
             raise frames.FrameError(error.code, error.detail) from None
@@ -709,6 +710,11 @@ class AgentConsumer(SupportConsumer):
         """Store a reply or a note through ``service`` and acknowledge it."""
         session_id = self._session_ref(frame)
         parsed = frames.parse_message(frame)
+        extra = {}
+        if parsed.attachments:
+            if service is not services.agent_message_send:
+                raise frames.FrameError("invalid_field", "internal notes carry no attachments")
+            extra["attachment_ids"] = list(parsed.attachments)
         result = await self._write(
             service,
             frame,
@@ -716,6 +722,7 @@ class AgentConsumer(SupportConsumer):
             user=self.user,
             content=parsed.content,
             client_msg_id=parsed.client_msg_id,
+            **extra,
         )
         await self._send_ack(session_id, result.message)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,11 +129,35 @@ def parse_auth(frame: dict) -> AuthFrame:
 class MessageFrame:
     content: str
     client_msg_id: str | None
+    attachments: tuple[str, ...] = ()
+
+
+# Upload ids a frame may name; the per-message limit (ATTACHMENT_MAX_PER_MESSAGE) is the
+# service's, this only bounds what is parsed.
+MAX_FRAME_ATTACHMENTS = 20
+
+
+def _parse_attachments(frame: dict) -> tuple[str, ...]:
+    value = frame.get("attachments")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_FRAME_ATTACHMENTS:
+        raise FrameError("invalid_field", "'attachments' must be a list of upload ids")
+    ids = []
+    for item in value:
+        try:
+            ids.append(str(uuid.UUID(item)) if isinstance(item, str) else None)
+        except ValueError:
+            ids.append(None)
+        if ids[-1] is None:
+            raise FrameError("invalid_field", "'attachments' must be a list of upload ids")
+    return tuple(ids)
 
 
 def parse_message(frame: dict) -> MessageFrame:
     content = _require(frame, "content", str, "a string")
-    if not content.strip():
+    attachments = _parse_attachments(frame)
+    if not content.strip() and not attachments:
         raise FrameError("invalid_field", "'content' must not be empty")
     client_msg_id = frame.get("client_msg_id")
     if client_msg_id is not None and (
@@ -141,7 +166,7 @@ def parse_message(frame: dict) -> MessageFrame:
         raise FrameError(
             "invalid_field", "'client_msg_id' must be 1–64 characters of A-Z a-z 0-9 . _ : -"
         )
-    return MessageFrame(content=content, client_msg_id=client_msg_id)
+    return MessageFrame(content=content, client_msg_id=client_msg_id, attachments=attachments)
 
 
 def parse_typing(frame: dict) -> bool:

@@ -1,4 +1,4 @@
-"""Message (the ordered transcript of a session) and Connection (one row per open socket)."""
+"""Message (the ordered transcript of a session), Attachment (a file in it) and Connection."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reply"
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # What the payload shows of the message's files ({id, name, content_type, size, thumbnail}),
+    # copied from its Attachment rows when it is stored: serialising a message needs no query.
+    attachments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,6 +58,52 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.role}: {self.content[:60]}"
+
+
+class AttachmentKind(models.TextChoices):
+    """Who uploaded a file: a customer's file goes with a customer message, staff's with a reply."""
+
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+
+
+class Attachment(models.Model):
+    """A file uploaded into a session, unattached until a message carries it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(
+        "sessions_app.SupportSession", on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="files"
+    )
+    kind = models.CharField(max_length=16, choices=AttachmentKind.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Storage names chosen by the server (never the client's file name): default_storage.
+    file = models.FileField(max_length=255)
+    thumbnail = models.FileField(max_length=255, blank=True)
+    name = models.CharField(max_length=120)  # the sanitised name shown and downloaded
+    content_type = models.CharField(max_length=40)  # detected from the bytes
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # The cleanup task's query: unattached uploads older than a cutoff.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(message__isnull=True),
+                name="attachment_unattached_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.content_type}, {self.size} bytes)"
 
 
 class CannedResponse(models.Model):

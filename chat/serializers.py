@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sessions_app.serializers import AuthorSerializer, user_display_name
 from supportdesk import richtext
 
+from .attachments import attachment_urls
 from .models import Message
 
 
@@ -22,11 +24,28 @@ class SourceSerializer(serializers.Serializer):
     url = serializers.CharField(allow_null=True, read_only=True)
 
 
+class AttachmentSerializer(serializers.Serializer):
+    """A file: its signed `url` (and `thumbnail_url` for images) open it without a header."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+    thumbnail_url = serializers.CharField(allow_null=True)
+
+
 class MessageSerializer(serializers.ModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
     author = AuthorSerializer(read_only=True, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
     content_html = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, message: Message) -> list[dict]:
+        # From the message's own JSON column (no query); the links are signed afresh.
+        return [attachment_urls(message.session_id, item) for item in message.attachments]
 
     class Meta:
         model = Message
@@ -43,6 +62,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "confidence",
             "requires_escalation",
             "author",
+            "attachments",
         ]
         read_only_fields = fields
 
@@ -64,10 +84,20 @@ class StaffMessageSerializer(MessageSerializer):
 class MessageCreateSerializer(serializers.Serializer):
     """Input of POST /messages/ (the WebSocket `message` frame carries the same fields)."""
 
-    content = serializers.CharField(trim_whitespace=False, allow_blank=False)
+    content = serializers.CharField(trim_whitespace=False, allow_blank=True)
     client_msg_id = serializers.RegexField(
         r"^[A-Za-z0-9._:-]{1,64}$", required=False, allow_null=True
     )
+    # Ids of uploads (POST …/attachments/); the count limit is ATTACHMENT_MAX_PER_MESSAGE,
+    # checked by the service; this bound only keeps a silly list from being parsed at all.
+    attachments = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=20, default=list
+    )
+
+    def validate(self, data: dict) -> dict:
+        if not data["content"].strip() and not data.get("attachments"):
+            raise serializers.ValidationError({"content": ["This field may not be blank."]})
+        return data
 
 
 def message_payload(message: Message, *, for_staff: bool = False) -> dict:

@@ -26,8 +26,9 @@ from supportdesk import realtime
 from supportdesk.conf import app_setting
 from supportdesk.metrics import MESSAGES
 
+from . import attachments as attachment_service
 from .exceptions import MessageRejected, MessageTooLong
-from .models import Connection, Message, MessageRole
+from .models import AttachmentKind, Connection, Message, MessageRole
 from .serializers import message_payload
 from .signals import customer_message_stored, message_created
 
@@ -43,8 +44,8 @@ class MessageResult:
     created: bool  # False when client_msg_id (or in_reply_to) matched a stored message
 
 
-def _validate_content(content: Any, role: str) -> str:
-    if not isinstance(content, str) or not content.strip():
+def _validate_content(content: Any, role: str, *, has_attachments: bool = False) -> str:
+    if not isinstance(content, str) or not (content.strip() or has_attachments):
         raise MessageRejected("content must be a non-empty string")
     limit = int(app_setting("CHAT_MAX_MESSAGE_CHARS"))
     if role in _HUMAN_ROLES and len(content) > limit:
@@ -83,15 +84,22 @@ def message_create(
     internal: bool = False,
     metadata: dict | None = None,
     authorize: Callable[[SupportSession], None] | None = None,
+    attachment_ids: list | None = None,
 ) -> MessageResult:
     """Store a message with the session's next seq, then broadcast it after commit.
 
     Idempotent: a repeated ``client_msg_id`` (or a second reply to the same message) returns
     the stored message with ``created=False`` and changes nothing. ``authorize`` may refuse
     a new message by raising; it runs under the session's lock, after the idempotency check.
+    ``attachment_ids`` name uploads (chat/attachments.py) of a customer (customer messages)
+    or of staff (agent messages) the message carries; its content may then be empty.
     """
+    if attachment_ids and (internal or role not in _HUMAN_ROLES):
+        raise MessageRejected("only customer and agent messages carry attachments")
     # An internal note is typed by an agent too, so it gets the same size limit.
-    content = _validate_content(content, MessageRole.AGENT if internal else role)
+    content = _validate_content(
+        content, MessageRole.AGENT if internal else role, has_attachments=bool(attachment_ids)
+    )
     with transaction.atomic():
         session = _session_locked(session_id)
         existing = _resent(session, client_msg_id)
@@ -105,6 +113,12 @@ def message_create(
             raise SessionClosed()
         if authorize is not None:
             authorize(session)
+        files = []
+        if attachment_ids:
+            kind = AttachmentKind.CUSTOMER if role == MessageRole.CUSTOMER else AttachmentKind.STAFF
+            files = attachment_service.attachments_claim(
+                session=session, attachment_ids=attachment_ids, kind=kind
+            )
 
         now = timezone.now()
         session.last_seq += 1
@@ -123,7 +137,10 @@ def message_create(
             in_reply_to_id=in_reply_to_id,
             internal=internal,
             metadata=metadata or {},
+            attachments=[attachment_service.attachment_summary(f) for f in files],
         )
+        if files:
+            attachment_service.attachments_link(message=message, attachments=files)
         answer_with_ai = (
             role == MessageRole.CUSTOMER
             and session.status == SessionStatus.OPEN
@@ -214,7 +231,12 @@ def _holder_only(user):
 
 
 def agent_message_send(
-    *, session_id: uuid.UUID | str, user, content: str, client_msg_id: str | None = None
+    *,
+    session_id: uuid.UUID | str,
+    user,
+    content: str,
+    client_msg_id: str | None = None,
+    attachment_ids: list | None = None,
 ) -> MessageResult:
     """Store a console agent's reply; replying to a session nobody holds takes it first.
 
@@ -223,7 +245,11 @@ def agent_message_send(
     with AlreadyAssigned; a re-sent ``client_msg_id`` returns the stored reply.
     """
     return staff_reply_send(
-        session_id=session_id, user=user, content=content, client_msg_id=client_msg_id
+        session_id=session_id,
+        user=user,
+        content=content,
+        client_msg_id=client_msg_id,
+        attachment_ids=attachment_ids,
     )
 
 
@@ -234,6 +260,7 @@ def staff_reply_send(
     content: str,
     client_msg_id: str | None = None,
     metadata: dict | None = None,
+    attachment_ids: list | None = None,
 ) -> MessageResult:
     """Store a reply from a staff ``user`` (console or REST), or an API key (None).
 
@@ -242,7 +269,7 @@ def staff_reply_send(
     unassigned session as it is. Either gets AlreadyAssigned when another agent holds the
     session. A re-sent ``client_msg_id`` returns the stored reply.
     """
-    content = _validate_content(content, MessageRole.AGENT)
+    content = _validate_content(content, MessageRole.AGENT, has_attachments=bool(attachment_ids))
     with transaction.atomic():
         session = _session_locked(session_id)
         existing = _resent(session, client_msg_id)
@@ -262,6 +289,7 @@ def staff_reply_send(
             author=user,
             metadata=metadata,
             authorize=_holder_only(user),
+            attachment_ids=attachment_ids,
         )
 
 

@@ -17,8 +17,16 @@ def chat_page(request):
     return render(
         request,
         "chat/index.html",
-        {"max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS"))},
+        {"max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS")), **attachment_limits()},
     )
+
+
+def attachment_limits() -> dict:
+    """Return the attachment limits the pages' scripts check before uploading."""
+    return {
+        "attachment_max_bytes": int(app_setting("ATTACHMENT_MAX_BYTES")),
+        "attachment_max_files": int(app_setting("ATTACHMENT_MAX_PER_MESSAGE")),
+    }
 
 
 class ConsoleLoginView(LoginView):
@@ -56,5 +64,6 @@ def console_page(request):
             "user_display_name": user_display_name(user),
             "logout_url": reverse("console-logout"),
             "max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS")),
+            **attachment_limits(),
         },
     )

@@ -21,6 +21,8 @@ from sessions_app.exceptions import UnknownSite
 from sessions_app.selectors import website_by_key
 from supportdesk.conf import app_setting
 
+from .views import attachment_limits
+
 logger = logging.getLogger(__name__)
 
 LOADER_PATH = settings.BASE_DIR / "static" / "widget" / "loader.js"
@@ -99,6 +101,7 @@ def widget_frame(request, site_key: str):
         {
             "website": website,
             "max_message_chars": int(app_setting("CHAT_MAX_MESSAGE_CHARS")),
+            **attachment_limits(),
         },
     )
     # django-csp reads this per response: framing allowed for exactly the site's origins.

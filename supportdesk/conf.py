@@ -47,6 +47,13 @@ DEFAULTS: dict[str, Any] = {
     # Teams (teams/): the beat's queue drain, and how many waiting sessions one drain looks at.
     "TEAMS_QUEUE_DRAIN_INTERVAL": 30.0,
     "TEAMS_QUEUE_DRAIN_LIMIT": 50,
+    # Attachments (chat/attachments.py): size, count per message, signed-link lifetime, how long
+    # an upload no message carries is kept, and the largest image (a decompression bomb guard).
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    "ATTACHMENT_MAX_PER_MESSAGE": 5,
+    "ATTACHMENT_URL_MAX_AGE": 24 * 3600,
+    "ATTACHMENT_UNATTACHED_HOURS": 24.0,
+    "ATTACHMENT_MAX_PIXELS": 40_000_000,
 }
 
 

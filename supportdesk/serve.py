@@ -13,7 +13,12 @@ import sys
 from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 
-from supportdesk.transport.http import BodyLimitHTTPFactory, BodyLimitWebRequest, max_body_bytes
+from supportdesk.transport.http import (
+    BodyLimitHTTPFactory,
+    BodyLimitWebRequest,
+    max_body_bytes,
+    upload_body_bytes,
+)
 from supportdesk.transport.websocket import (
     MAX_FRAME_BYTES,
     ClosingWebSocketFactory,
@@ -29,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
             args[:0] = [flag, str(MAX_FRAME_BYTES)]
     daphne_server.WebSocketFactory = ClosingWebSocketFactory
     BodyLimitWebRequest.max_body_bytes = max_body_bytes()
+    BodyLimitWebRequest.max_upload_bytes = upload_body_bytes()
     daphne_server.HTTPFactory = BodyLimitHTTPFactory
     cli = CommandLineInterface()
     cli.server_class = GracefulServer

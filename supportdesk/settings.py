@@ -236,6 +236,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# Uploaded attachments go through default_storage (FileSystemStorage here; docs/operations.md
+# "Attachments" for S3-compatible storage with django-storages). MEDIA_URL is never routed:
+# files are served only by the authorised view (chat/api_attachments.py).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -377,6 +382,17 @@ CHAT_AGENT_RECHECK_SECONDS = env.float("CHAT_AGENT_RECHECK_SECONDS", default=5.0
 WS_MAX_QUEUED_FRAMES = env.int("WS_MAX_QUEUED_FRAMES", default=32)
 WS_TRANSPORT_RATE = env.str("WS_TRANSPORT_RATE", default="100/10s")
 WS_SHUTDOWN_GRACE = env.float("WS_SHUTDOWN_GRACE", default=3.0)
+
+# --- Attachments (docs/api.md "Attachments") ---------------------------------------------
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_PER_MESSAGE = env.int("ATTACHMENT_MAX_PER_MESSAGE", default=5)
+ATTACHMENT_URL_MAX_AGE = env.int("ATTACHMENT_URL_MAX_AGE", default=24 * 3600)  # signed links
+ATTACHMENT_UNATTACHED_HOURS = env.float("ATTACHMENT_UNATTACHED_HOURS", default=24.0)
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
+CELERY_BEAT_SCHEDULE["attachments-cleanup-unattached"] = {
+    "task": "chat.tasks.attachments_cleanup_unattached",
+    "schedule": 3600.0,
+}
 
 # --- Webhooks (docs/api.md "Webhooks") ----------------------------------------------------
 # Delays in seconds before attempts 2, 3, …: 7 attempts over about 1 h 50 min by default.

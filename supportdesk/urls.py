@@ -11,6 +11,7 @@ from agents import helpcenter
 from chat import api_canned
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
+from chat.api_attachments import AttachmentFileApi, AttachmentThumbnailApi, AttachmentUploadApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
 from sessions_app import api as session_api
@@ -60,6 +61,21 @@ api_v1 = [
         "sessions/<str:session_id>/events/",
         session_api.SessionEventsApi.as_view(),
         name="session-events",
+    ),
+    path(
+        "sessions/<str:session_id>/attachments/",
+        AttachmentUploadApi.as_view(),
+        name="attachment-upload",
+    ),
+    path(
+        "sessions/<str:session_id>/attachments/<str:attachment_id>/",
+        AttachmentFileApi.as_view(),
+        name="attachment-file",
+    ),
+    path(
+        "sessions/<str:session_id>/attachments/<str:attachment_id>/thumbnail/",
+        AttachmentThumbnailApi.as_view(),
+        name="attachment-thumbnail",
     ),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(

@@ -7,6 +7,7 @@ session's state); a row without one fails, so documenting an endpoint means test
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -14,12 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
 from agents.models import Article, ArticleExample
 from agents.signals import index_updates_muted
 from apikeys.services import api_key_create
+from chat.attachments import attachment_upload
 from chat.models import CannedResponse
+from chat.services import message_create
 from sessions_app import services
 from sessions_app.models import Contact, Team
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
@@ -49,8 +54,10 @@ COLUMNS, MATRIX = read_matrix()
 class Call:
     """How to call one row: the body, and what must exist first."""
 
-    body: dict | None = None
+    # A dict, or a function returning one (a multipart body's file can be read only once).
+    body: dict | Callable[[], dict] | None = None
     closed: bool = False  # the session is closed first (rating needs it)
+    format: str = "json"  # "multipart" for file uploads
     # Return the URL to call given the row's path and the target session (default: the
     # session's id for "{id}"). Rows about other objects create them here.
     url: Callable[[str, object], str] | None = None
@@ -97,6 +104,28 @@ def _with_webhook(path: str, session) -> str:
     return first + str(endpoint.pk) + after.replace("{id}", str(delivery.pk))
 
 
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _pdf_upload() -> dict:
+    return {"file": SimpleUploadedFile("receipt.pdf", PDF, content_type="application/pdf")}
+
+
+def _with_attachment(path: str, session) -> str:
+    """Store a customer's image sent in a message of the session; fill session and attachment."""
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, "PNG")
+    png.seek(0)
+    attachment = attachment_upload(
+        session_id=session.pk, upload=png, name="parcel.png", kind="customer"
+    )
+    message_create(
+        session_id=session.pk, role="customer", content="", attachment_ids=[attachment.pk]
+    )
+    first, _, after = path.partition("{id}")
+    return first + str(session.pk) + after.replace("{id}", str(attachment.pk))
+
+
 REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/": Call(body={"customer_name": "Casey"}),
     "GET /api/v1/sessions/": Call(),
@@ -108,6 +137,9 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/{id}/close/": Call(),
     "POST /api/v1/sessions/{id}/rate/": Call(body={"csat": 5}, closed=True),
     "POST /api/v1/sessions/{id}/notes/": Call(body={"content": "internal"}),
+    "POST /api/v1/sessions/{id}/attachments/": Call(body=_pdf_upload, format="multipart"),
+    "GET /api/v1/sessions/{id}/attachments/{id}/": Call(url=_with_attachment),
+    "GET /api/v1/sessions/{id}/attachments/{id}/thumbnail/": Call(url=_with_attachment),
     "POST /api/v1/sessions/{id}/release/": Call(),
     "POST /api/v1/sessions/{id}/reopen/": Call(closed=True),
     "GET /api/v1/sessions/{id}/events/": Call(closed=True),
@@ -222,11 +254,11 @@ def test_permission_cell(endpoint, column, expected):
         services.session_close(session_id=session.pk)
     method, path = endpoint.split(" ", 1)
     url = call.url(path, session) if call.url else path.replace("{id}", str(session.pk))
-    body = call.body
+    body = call.body() if callable(call.body) else call.body
     if body and body.get("assignee_id") == "AGENT":
         body = {**body, "assignee_id": agent.pk}
     client = client_for(column)
-    response = getattr(client, method.lower())(url, body, format="json")
+    response = getattr(client, method.lower())(url, body, format=call.format)
     assert response.status_code == expected, response.content
     if expected >= 400:
         error = response.json()["error"]

@@ -1,6 +1,7 @@
-// The composer: submit, Enter to send, character counter, auto-grow and typing frames.
+// The composer: submit (text and attached files), Enter to send, character counter, auto-grow and typing frames.
 import { charCount, TYPING_IDLE_MS, TYPING_THROTTLE_MS } from '../common/realtime.js';
 import { growTextarea, isComposing, updateCharCounter } from '../common/ui.js';
+import { bindAttachments, setAttachmentsEnabled, tray } from './files.js';
 import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
@@ -9,7 +10,12 @@ import { clearNotice, showNotice } from './status.js';
 
 export function submitComposer() {
   const content = el.input.value.trim();
-  if (!content) return;
+  const files = tray ? tray.readyIds() : [];
+  if (tray && tray.busy()) {
+    showNotice('Please wait until your files have finished uploading.', { key: 'composer', tone: 'info' });
+    return;
+  }
+  if (!content && !files.length) return;
   if (state.closed) {
     showNotice(TEXT.closed, { key: 'composer' });
     return;
@@ -19,7 +25,8 @@ export function submitComposer() {
     return;
   }
   clearNotice('composer');
-  queueMessage(content);
+  queueMessage(content, undefined, files, tray ? tray.readyPreview() : []);
+  if (tray) tray.clear();
   el.input.value = '';
   autoGrow();
   updateCounter();
@@ -68,11 +75,13 @@ export function setComposerEnabled(enabled) {
   el.input.placeholder = enabled ? 'Type your message…' : 'Conversation closed';
   el.composer.classList.toggle('is-disabled', !enabled);
   el.send.disabled = !enabled;
+  setAttachmentsEnabled(enabled);
   if (enabled) updateCounter();
 }
 
 
 export function bindComposer() {
+  bindAttachments(() => clearNotice('composer'));
   el.composer.addEventListener('submit', (e) => {
     e.preventDefault();
     submitComposer();

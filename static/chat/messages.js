@@ -1,10 +1,11 @@
-// The message list: rendering (sanitised rich text, sources linked to the help center), streamed provisional replies, seq order, "Seen", and scrolling.
+// The message list: rendering (sanitised rich text, sources linked to the help center, attached files), streamed provisional replies, seq order, "Seen", and scrolling.
+import { attachmentsEl } from '../common/attachments.js';
 import * as C from '../common/realtime.js';
 import { h, ROLES, toSeq } from '../common/realtime.js';
 import { contentEl, setContent } from '../common/richtext.js';
 import { followTranscript } from '../common/ui.js';
 import { notifyEmbed } from './embed.js';
-import { confirmPending } from './outbox.js';
+import { confirmPending, upgradeAttachments } from './outbox.js';
 import { el, state, TEXT } from './state.js';
 import { scheduleRead, setAgentThinking, setPeerTyping, setStatusNotice } from './status.js';
 
@@ -25,6 +26,9 @@ export function receiveMessage(m) {
     // its ack before this frame, still shows plain text: show the server's rendering now.
     const shown = seq !== null ? el.messages.querySelector(`li[data-seq="${seq}"] .msg-content:not(.is-rich)`) : null;
     if (shown && typeof m.content_html === 'string') setContent(shown, m);
+    // An acked bubble still needs its files' links.
+    const acked = m.id ? el.messages.querySelector(`li[data-id="${CSS.escape(String(m.id))}"]`) : null;
+    if (acked) upgradeAttachments(acked, m);
     return;
   }
 
@@ -63,7 +67,8 @@ export function buildMessage(m, role) {
   }
 
   li.append(authorEl(role, m.author));
-  li.append(h('div', { class: 'msg-bubble' }, content));
+  const text = typeof m.content === 'string' && m.content.length ? content : null;
+  li.append(h('div', { class: 'msg-bubble' }, text, attachmentsEl(m.attachments)));
 
   if (role === 'assistant') {
     const sources = C.sourcesEl(m.sources, false);

@@ -1,4 +1,5 @@
 // Outgoing messages: optimistic bubbles, the outbox flushed within the frame budget, acks, failures and retry.
+import { attachmentsEl } from '../common/attachments.js';
 import { h, newClientId } from '../common/realtime.js';
 import { setContent } from '../common/richtext.js';
 import { setPendingStatus } from '../common/ui.js';
@@ -6,17 +7,21 @@ import { afterRender, insertBySeq, markRendered, timeEl } from './messages.js';
 import { budgetWaitMs, sendFrame } from './socket.js';
 import { el, state } from './state.js';
 
-export function queueMessage(content, cid) {
+// attachments: upload ids sent with the frame; preview: their names, shown until the stored message's links arrive.
+export function queueMessage(content, cid, attachments = [], preview = []) {
   const id = cid || newClientId();
+  const files = preview.length
+    ? h('ul', { class: 'msg-attachments is-pending-files' }, ...preview.map((f) => h('li', { class: 'att att-file', text: f.name })))
+    : null;
   const li = h('li', {
     class: 'msg msg-customer is-pending',
     dataset: { role: 'customer', clientMsgId: id },
   },
   h('span', { class: 'visually-hidden', text: 'You said:' }),
-  h('div', { class: 'msg-bubble' }, h('div', { class: 'msg-content', text: content })),
+  h('div', { class: 'msg-bubble' }, content ? h('div', { class: 'msg-content', text: content }) : null, files),
   h('div', { class: 'msg-meta' }, timeEl(null), h('span', { class: 'msg-status', text: 'Sending…' })));
   el.messages.appendChild(li);
-  const p = { cid: id, content, status: 'queued', el: li };
+  const p = { cid: id, content, attachments, status: 'queued', el: li };
   state.outbox.set(id, p);
   return p;
 }
@@ -27,7 +32,9 @@ export function flushOutbox() {
   if (!state.authed || state.closed) return;
   for (const p of state.outbox.values()) {
     if (p.status !== 'queued') continue;
-    if (!sendFrame({ type: 'message', content: p.content, client_msg_id: p.cid })) {
+    const frame = { type: 'message', content: p.content, client_msg_id: p.cid };
+    if (p.attachments && p.attachments.length) frame.attachments = p.attachments;
+    if (!sendFrame(frame)) {
       // Out of frame budget (socket still up): try again when a slot frees; a closed socket retries on "ready".
       if (state.authed) state.flushTimer = setTimeout(flushOutbox, budgetWaitMs());
       return;
@@ -67,6 +74,7 @@ export function confirmPending(cid, seq, id, message) {
   for (const n of li.querySelectorAll('.msg-status, .msg-retry')) n.remove();
   if (message) {
     if (typeof message.content === 'string') setContent(li.querySelector('.msg-content'), message);
+    upgradeAttachments(li, message);
     const t = li.querySelector('.msg-time');
     if (t && message.created_at) t.replaceWith(timeEl(message.created_at));
   }
@@ -83,4 +91,12 @@ export function isOutOfOrder(li, seq) {
     if (c.dataset.seq) return Number(c.dataset.seq) > seq;
   }
   return false;
+}
+
+// Replace an optimistic bubble's file names with the stored message's thumbnails and links.
+export function upgradeAttachments(li, message) {
+  const pending = li.querySelector('.msg-attachments.is-pending-files');
+  if (!pending || !message || !Array.isArray(message.attachments)) return;
+  const files = attachmentsEl(message.attachments);
+  if (files) pending.replaceWith(files);
 }

@@ -96,7 +96,8 @@ export function abandonSession({ keepOutbox }) {
   state.streams.clear();
   state.outbox.clear();
   el.messages.textContent = '';
-  for (const p of carry) queueMessage(p.content, p.cid);
+  // Uploads belonged to the abandoned session: the text goes on, a files-only message cannot.
+  for (const p of carry) if (p.content) queueMessage(p.content, p.cid);
   setStatusNotice('');
   clearNotice();
   setAgentThinking(false);

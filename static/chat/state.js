@@ -39,6 +39,8 @@ export const config = {
   // The cookie is a fallback for pages served from a cache without a fresh token.
   csrf: data.csrf || readCookie('csrftoken'),
   apiBase: (data.apiBase || '/api/v1').replace(/\/+$/, ''),
+  attachmentMaxBytes: parseInt(data.attachmentMaxBytes, 10) || 10 * 1024 * 1024,
+  attachmentMaxFiles: parseInt(data.attachmentMaxFiles, 10) || 5,
 };
 
 export const state = {
@@ -94,6 +96,10 @@ export const el = {
   rating: byId('rating'),
   ratingThanks: byId('rating-thanks'),
   newConv: byId('new-conversation'),
+  attachButton: byId('attach-button'),
+  attachInput: byId('attach-input'),
+  attachTray: byId('attachment-tray'),
+  chatBody: root ? root.querySelector('.chat-body') : null,
 };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,8 +1,9 @@
-// The composer: reply/note mode, submit, character counter, auto-grow, typing frames and the customer's typing indicator.
+// The composer: reply/note mode, submit (with attached files), character counter, auto-grow, typing frames and the customer's typing indicator.
 import { charCount, TYPING_IDLE_MS, TYPING_THROTTLE_MS } from '../common/realtime.js';
 import { growTextarea, isComposing, showPeerTyping, updateCharCounter } from '../common/ui.js';
 import { closeMenu, insertCanned, moveMenu, syncMenuWithInput } from './canned.js';
 import { renderConversationState } from './conversation.js';
+import { bindAttachments, syncAttachments, tray } from './files.js';
 import { showNotice } from './notice.js';
 import { queueOutgoing } from './outbox.js';
 import { canReply, isClosed } from './sessions.js';
@@ -13,7 +14,12 @@ import { queueScrollToBottom } from './transcript.js';
 export function submitComposer() {
   const cur = state.current;
   const content = el.input.value.trim();
-  if (!cur || !content) return;
+  const files = tray && state.mode === 'reply' ? tray.readyIds() : [];
+  if (tray && tray.busy()) {
+    showNotice('Wait until the files have finished uploading.');
+    return;
+  }
+  if (!cur || (!content && !files.length)) return;
   if (state.forbidden) return;
   if (isClosed(cur.info)) {
     showNotice('This conversation is closed.');
@@ -27,7 +33,8 @@ export function submitComposer() {
     showNotice('Another agent is handling this conversation: add a note instead.');
     return;
   }
-  queueOutgoing(state.mode === 'reply' ? 'message' : 'note', content);
+  queueOutgoing(state.mode === 'reply' ? 'message' : 'note', content, files, files.length ? tray.readyPreview() : []);
+  if (files.length) tray.clear();
   el.input.value = '';
   state.drafts.delete(cur.key);
   stopTyping();
@@ -45,6 +52,7 @@ export function updateComposer() {
   const cur = state.current;
   el.send.disabled = state.forbidden || !cur || isClosed(cur.info) || over || (state.mode === 'reply' && !canReply(cur.info));
   el.send.textContent = state.mode === 'note' ? 'Add note' : 'Send';
+  syncAttachments();
 }
 
 export function setMode(mode) {
@@ -88,6 +96,7 @@ export function setCustomerTyping(on) {
 
 
 export function bindComposer() {
+  bindAttachments(updateComposer);
   el.composer.addEventListener('submit', (e) => {
     e.preventDefault();
     submitComposer();

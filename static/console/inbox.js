@@ -174,7 +174,8 @@ export function fillInboxItem(li, s) {
       h('span', { class: 'inbox-wait', title: waitTitle(s), text: waitText(s) })),
     h('div', { class: 'inbox-row inbox-row-preview' },
       who ? h('span', { class: 'inbox-preview-who', text: who }) : null,
-      h('span', { class: 'inbox-preview', text: last && last.content ? String(last.content) : 'No messages yet' }),
+      // A message without text carries files (the only kind that may be empty).
+      h('span', { class: 'inbox-preview', text: last ? (last.content ? String(last.content) : 'Sent an attachment') : 'No messages yet' }),
       unansweredEl),
     h('div', { class: 'inbox-row inbox-row-meta' },
       statusBadge,

@@ -8,7 +8,8 @@ import {
   afterRender, buildMessage, insertBySeq, markRendered, queueScrollToBottom, timeEl,
 } from './transcript.js';
 
-export function queueOutgoing(kind, content) {
+// attachments: upload ids sent with a reply; preview: their names until the stored message replaces the bubble.
+export function queueOutgoing(kind, content, attachments = [], preview = []) {
   const cur = state.current;
   const cid = newClientId();
   const role = kind === 'note' ? state.noteRole : 'agent';
@@ -19,10 +20,12 @@ export function queueOutgoing(kind, content) {
   h('div', { class: 'msg-author' },
     kind === 'note' ? h('span', { class: 'note-tag', text: 'Note' }) : null,
     h('span', { class: 'msg-author-name', text: (state.me.name || 'You') + ' (you)' })),
-  h('div', { class: 'msg-bubble' }, h('div', { class: 'msg-content', text: content })),
+  h('div', { class: 'msg-bubble' },
+    content ? h('div', { class: 'msg-content', text: content }) : null,
+    preview.length ? h('ul', { class: 'msg-attachments' }, ...preview.map((f) => h('li', { class: 'att att-file', text: f.name }))) : null),
   h('div', { class: 'msg-meta' }, timeEl(null), h('span', { class: 'msg-status', text: 'Sending…' })));
   el.transcript.appendChild(li);
-  state.outbox.set(cid, { cid, sessionId: cur.id, sessionKey: cur.key, kind, content, status: 'queued', el: li });
+  state.outbox.set(cid, { cid, sessionId: cur.id, sessionKey: cur.key, kind, content, attachments, status: 'queued', el: li });
   state.stickToBottom = true;
   queueScrollToBottom();
   flushOutbox();
@@ -35,6 +38,7 @@ export function flushOutbox() {
   for (const p of state.outbox.values()) {
     if (p.status !== 'queued') continue;
     const frame = { type: p.kind === 'note' ? 'note' : 'message', session_id: p.sessionId, content: p.content, client_msg_id: p.cid };
+    if (p.attachments && p.attachments.length) frame.attachments = p.attachments;
     if (!sendFrame(frame)) {
       if (isOnline()) state.flushTimer = setTimeout(flushOutbox, budgetWaitMs());
       return;

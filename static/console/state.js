@@ -27,6 +27,9 @@ export const config = {
   userId: data.userId || '',
   userName: data.userName || '',
   maxChars: parseInt(data.maxChars, 10) || 4000,
+  csrf: data.csrf || '',
+  attachmentMaxBytes: parseInt(data.attachmentMaxBytes, 10) || 10 * 1024 * 1024,
+  attachmentMaxFiles: parseInt(data.attachmentMaxFiles, 10) || 5,
   loginUrl: data.loginUrl || '/console/login/',
   wsPath: data.wsPath || '/ws/agent/',
 };
@@ -85,6 +88,9 @@ export const state = {
 
 export const byId = (id) => document.getElementById(id);
 export const el = {
+  attachButton: byId('attach-button'),
+  attachInput: byId('attach-input'),
+  attachTray: byId('composer-attachments'),
   pill: byId('connection-state'),
   notice: byId('console-notice'),
   notifyToggle: byId('notify-toggle'),

@@ -1,4 +1,5 @@
-// The joined conversation's transcript: message rendering (sanitised rich text, linked sources), seq order, read receipts, "Seen" and scrolling.
+// The joined conversation's transcript: message rendering (sanitised rich text, linked sources, attached files), seq order, read receipts, "Seen" and scrolling.
+import { attachmentsEl } from '../common/attachments.js';
 import * as C from '../common/realtime.js';
 import { h, ROLES, toSeq } from '../common/realtime.js';
 import { contentEl } from '../common/richtext.js';
@@ -73,7 +74,8 @@ export function buildMessage(m, role) {
   li.append(h('div', { class: 'msg-author' },
     internal ? h('span', { class: 'note-tag', text: 'Note' }) : null,
     h('span', { class: 'msg-author-name', text: authorLabel(m, role) })));
-  li.append(h('div', { class: 'msg-bubble' }, content));
+  const text = typeof m.content === 'string' && m.content.length ? content : null;
+  li.append(h('div', { class: 'msg-bubble' }, text, attachmentsEl(m.attachments)));
 
   if (role === 'assistant') {
     const sources = C.sourcesEl(m.sources, true);

@@ -16,7 +16,7 @@ CLASSIC = {STATIC / "widget" / "loader.js"}
 MAX_LINES = 400
 
 IMPORT = re.compile(r"^import\s+(?:\*\s+as\s+\w+|\{([^}]*)\})\s+from\s+'([^']+)';", re.M)
-EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function|const|let)\s+([\w$]+)", re.M)
+EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function|const|let|class)\s+([\w$]+)", re.M)
 
 
 def front_end_files(suffix: str) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import uuid
 
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -29,6 +30,22 @@ def max_body_bytes() -> int:
     return max(1, value)
 
 
+# The one route that takes files: its body may be as large as ATTACHMENT_MAX_BYTES plus the
+# multipart framing (chat/api_attachments.py refuses more than that itself, too).
+UPLOAD_PATH = re.compile(rb"^/api/v1/sessions/[^/?]+/attachments/?(\?|$)")
+UPLOAD_OVERHEAD = 64 * 1024
+DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def upload_body_bytes() -> int:
+    """Return the largest upload body: ATTACHMENT_MAX_BYTES (env, default 10 MiB) + framing."""
+    try:
+        value = int(os.environ.get("ATTACHMENT_MAX_BYTES", "") or DEFAULT_ATTACHMENT_MAX_BYTES)
+    except ValueError:
+        value = DEFAULT_ATTACHMENT_MAX_BYTES
+    return max(1, value) + UPLOAD_OVERHEAD
+
+
 class BodyLimitWebRequest(WebRequest):
     """Daphne's request, refusing a body over HTTP_MAX_BODY_BYTES with 413 as it arrives.
 
@@ -40,10 +57,26 @@ class BodyLimitWebRequest(WebRequest):
     """
 
     max_body_bytes = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes = DEFAULT_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD
     _refused = False
     _received = 0
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Twisted would parse a multipart or urlencoded POST body into ``request.args`` (which
+        # Daphne never reads) before Daphne sees it: a second in-memory copy of every upload,
+        # and a bare, empty 400 outside our error shape for a body it can't parse. Django
+        # parses the body itself.
+        self._parsePOSTFormSubmission = False
+
     def gotLength(self, length):  # noqa: N802 (Twisted's name)
+        # The request line is parsed (the channel holds it); the attachment upload route gets
+        # its own, larger limit. The instance attribute shadows the class-wide one.
+        channel = self.channel
+        if getattr(channel, "_command", b"") == b"POST" and UPLOAD_PATH.match(
+            getattr(channel, "_path", b"") or b""
+        ):
+            self.max_body_bytes = max(self.max_body_bytes, self.max_upload_bytes)
         if length is not None and length > self.max_body_bytes:
             self._refuse(length)
             return
