@@ -2,7 +2,6 @@
 (drawn as a conversation on the session page)."""
 
 from django.contrib import admin
-from django.utils.html import format_html_join
 
 from sessions_app.admin import SupportSessionAdmin
 from sessions_app.models import SupportSession
@@ -63,6 +62,10 @@ ROLE_LABELS = {
 }
 
 
+def _file_url(session_id, attachment_id) -> str:
+    return f"/api/v1/sessions/{session_id}/attachments/{attachment_id}/"
+
+
 def _transcript_rows(session: SupportSession) -> list[dict]:
     """Return the transcript's messages with what the template shows beside each."""
     rows = []
@@ -84,7 +87,7 @@ def _transcript_rows(session: SupportSession) -> list[dict]:
                 "reasons": ", ".join((message.metadata or {}).get("reasons") or []),
                 # From the message's own summary (no query); staff open them with their login.
                 "files": [
-                    (f"/api/v1/sessions/{message.session_id}/attachments/{item['id']}/", item["name"])
+                    (_file_url(message.session_id, item["id"]), item["name"])
                     for item in (message.attachments or [])
                 ],
                 "confidence_pct": (
@@ -93,6 +96,7 @@ def _transcript_rows(session: SupportSession) -> list[dict]:
             }
         )
     return rows
+
 
 # sessions_app registers the session admin without the transcript (it cannot import Message);
 # chat adds it here. sessions_app comes before chat in INSTALLED_APPS, so it is registered.
