@@ -127,13 +127,21 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "assignee",
         "message_count",
         "csat",
+        "csat_comment_short",
         "first_response",
         "duration",
         "created_at",
         "last_activity_at",
     ]
     list_filter = ["status", "handled_by", "assignee", "csat", "created_at"]
-    search_fields = ["id", "customer_name", "customer_email", "contact__name", "contact__email"]
+    search_fields = [
+        "id",
+        "customer_name",
+        "customer_email",
+        "contact__name",
+        "contact__email",
+        "csat_comment",
+    ]
     list_select_related = ["assignee", "contact"]
     raw_id_fields = ["contact", "website"]
     readonly_fields = [
@@ -145,6 +153,7 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "escalated_at",
         "closed_at",
         "csat",
+        "csat_comment",
         "first_response",
         "duration",
     ]
@@ -171,6 +180,11 @@ class SupportSessionAdmin(admin.ModelAdmin):
     @admin.display(description="messages", ordering="visible_messages")
     def message_count(self, session):
         return session.visible_messages
+
+    @admin.display(description="rating comment")
+    def csat_comment_short(self, session):
+        comment = session.csat_comment
+        return (comment[:80] + "…" if len(comment) > 80 else comment) or "—"
 
     @admin.display(description="first response")
     def first_response(self, session):

@@ -12,6 +12,7 @@ from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
+from notifications import api as notify_api
 from sessions_app import api as session_api
 from sessions_app import contacts_api
 from webhooks import api as webhook_api
@@ -54,6 +55,17 @@ api_v1 = [
         name="session-reopen",
     ),
     path("sessions/<str:session_id>/notes/", NoteCreateApi.as_view(), name="session-notes"),
+    path(
+        "sessions/<str:session_id>/email/",
+        session_api.SessionEmailApi.as_view(),
+        name="session-email",
+    ),
+    path(
+        "sessions/<str:session_id>/transcript/",
+        notify_api.TranscriptEmailApi.as_view(),
+        name="session-transcript",
+    ),
+    path("resume/", notify_api.ResumeApi.as_view(), name="session-resume"),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(
         "kb/articles/<int:article_id>/",

@@ -71,6 +71,7 @@ export const state = {
   typingIdleTimer: null,
   peerTypingTimer: null,
   closed: false,
+  rating: 0,              // the star chosen, not yet sent
   stickToBottom: true,
   scrollQueued: false,
 };
@@ -94,6 +95,17 @@ export const el = {
   rating: byId('rating'),
   ratingThanks: byId('rating-thanks'),
   newConv: byId('new-conversation'),
+  ratingForm: byId('rating-form'),
+  ratingComment: byId('rating-comment'),
+  emailAsk: byId('email-ask'),
+  emailForm: byId('email-form'),
+  emailInput: byId('email-input'),
+  emailDone: byId('email-done'),
+  transcriptOffer: byId('transcript-offer'),
+  transcriptForm: byId('transcript-form'),
+  transcriptEmail: byId('transcript-email'),
+  transcriptEmailLabel: byId('transcript-email-label'),
+  transcriptDone: byId('transcript-done'),
 };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
