@@ -22,7 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def server(demo_kb, tmp_path, smtp_server):
+def server(db, tmp_path, smtp_server):
+    # No knowledge base: the hand-over is what matters here, and building the demo index is
+    # the slowest part of a browser test (the AI hands over when it has no index).
     get_user_model().objects.create_user(
         "dana",
         password="dana-password",
