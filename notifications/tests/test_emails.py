@@ -60,7 +60,7 @@ def test_an_agent_reply_while_the_customer_is_away_is_emailed_with_a_working_lin
     # Nothing of ours logged the secret part of the link (aiosmtpd, the test's mail server,
     # logs whole conversations at DEBUG: it stands for the customer's mailbox).
     ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
-    assert "Email 1 (reply) sent" in ours
+    assert f"Email {EmailLog.objects.get().pk} (reply) sent for session {session.pk}" in ours
     assert _link_value(link) not in ours
     log = EmailLog.objects.get()
     assert (log.kind, log.status, log.message.content[:4]) == (EmailKind.REPLY, "sent", "Your")
