@@ -34,7 +34,11 @@ def first_response_times(*, now: datetime, limit: int) -> list[float]:
         .values("created_at")[:1]
     )
     rows = (
-        SupportSession.objects.filter(escalated_at__gte=now - REPLY_TIME_LOOKBACK)
+        # Hand-overs only (session_escalate records a reason): an agent taking over an AI
+        # conversation directly starts the clock as they answer, which would flatter the figure.
+        SupportSession.objects.filter(
+            escalated_at__gte=now - REPLY_TIME_LOOKBACK, metadata__has_key="escalation_reason"
+        )
         .annotate(first_reply_at=Subquery(first_reply))
         .filter(first_reply_at__isnull=False)
         .order_by("-escalated_at")

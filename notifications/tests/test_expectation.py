@@ -36,7 +36,8 @@ def _answered_handover(minutes: float, *, ago_days: float = 1):
     session = SupportSessionFactory()
     escalated_at = timezone.now() - timedelta(days=ago_days)
     session.escalated_at = escalated_at
-    session.save(update_fields=["escalated_at"])
+    session.metadata = {"escalation_reason": "human_requested"}
+    session.save(update_fields=["escalated_at", "metadata"])
     reply = message_create(
         session_id=session.pk, role=MessageRole.AGENT, content="Hi!", author=agent
     ).message
@@ -50,6 +51,10 @@ def test_the_typical_reply_time_is_the_median_of_recent_first_human_replies(
     for minutes in (2, 4, 30):
         _answered_handover(minutes)
     _answered_handover(600, ago_days=40)  # older than the lookback: ignored
+    # Taken over straight from the AI (no hand-over): the agent's own timing, not counted.
+    direct = _answered_handover(0.1)
+    direct.metadata = {}
+    direct.save(update_fields=["metadata"])
     # An internal note is no reply to the customer.
     noted = SupportSessionFactory(escalated_at=timezone.now() - timedelta(hours=1))
     note_add(session_id=noted.pk, user=StaffFactory(), content="looking")
