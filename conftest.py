@@ -98,3 +98,23 @@ def banking77() -> Path:
             pytest.fail(f"{EVAL_DATA} is missing in CI", pytrace=False)
         pytest.skip(f"{EVAL_DATA} is not beside this checkout")
     return EVAL_DATA
+
+
+@pytest.fixture
+def smtp_server():
+    """A real local SMTP server (aiosmtpd); see tests/smtp.py."""
+    from tests.smtp import smtp_start
+
+    server = smtp_start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server):
+    """Point Django's email framework (SMTP backend) at the local SMTP server."""
+    for name, value in smtp_server.settings().items():
+        setattr(settings, name, value)
+    return smtp_server

@@ -57,6 +57,8 @@ def reply_on_customer_message(sender, *, message_id: uuid.UUID, awaits_ai: bool,
     enqueues the reply once the broker is back.
     """
     if not awaits_ai:
+        if app_setting("AGENT_ANSWER_WHILE_WAITING"):
+            _while_waiting_schedule(message_id=message_id)
         return
     try:
         reply_schedule(message_id=message_id)
@@ -178,6 +180,85 @@ def reply_fail(*, message_id: uuid.UUID | str, error: str) -> Message | None:
     finally:
         _status(message.session_id, "idle")
     logger.error("Agent failed to answer message %s: %s", message_id, error)
+    return result.message
+
+
+# --- Answers while the customer waits for a person (AGENT_ANSWER_WHILE_WAITING) ----------------
+
+WHILE_WAITING_LABEL = "Automated answer while you wait"
+
+
+def _waiting_for_human(session: SupportSession) -> bool:
+    """Return whether the session is in the human queue and no person holds it yet."""
+    return (
+        session.status == SessionStatus.ESCALATED
+        and session.handled_by == HandledBy.AI
+        and session.assignee_id is None
+    )
+
+
+def _human_replied(session: SupportSession) -> bool:
+    """Return whether a person answered the customer since the hand-over (an API key too)."""
+    replies = Message.objects.filter(session=session, role=MessageRole.AGENT, internal=False)
+    if session.escalated_at is not None:
+        replies = replies.filter(created_at__gte=session.escalated_at)
+    return replies.exists()
+
+
+def _still_waiting(session: SupportSession) -> None:
+    # Under the session's row lock in message_create, like _ai_still_handles: a take-over, a
+    # close or a person's reply either committed before (the answer is dropped) or waits.
+    if not _waiting_for_human(session) or _human_replied(session):
+        raise ReplyDropped()
+
+
+def _while_waiting_schedule(*, message_id: uuid.UUID) -> None:
+    from .tasks import agent_reply_while_waiting
+
+    try:
+        agent_reply_while_waiting.delay(str(message_id))
+    except Exception as error:
+        # Best effort: the customer is in the human queue whatever happens here.
+        logger.warning("Could not enqueue the waiting answer to %s: %r", message_id, error)
+
+
+def reply_while_waiting_generate(*, message_id: uuid.UUID | str) -> Message | None:
+    """Answer a simple knowledge-base question while the customer waits for a person.
+
+    Only when the operator enabled it, nobody has taken the session over, no person has
+    replied since the hand-over, and the AI would answer from an article without handing
+    over; checked before composing and again under the row lock when storing. The answer is
+    labelled as automated. Returns the stored answer or None.
+    """
+    if not app_setting("AGENT_ANSWER_WHILE_WAITING"):
+        return None
+    message = Message.objects.select_related("session").get(pk=message_id)
+    existing = Message.objects.filter(in_reply_to=message).first()
+    if existing is not None:
+        return existing
+    session = message.session
+    if message.role != MessageRole.CUSTOMER or not _waiting_for_human(session):
+        return None
+    if _human_replied(session):
+        return None
+    history = memory.conversation_recall(session_id=session.pk, before_seq=message.seq)
+    reply = reply_compose(question=message.content, history=history)
+    if reply.escalate or not reply.sources:
+        return None  # not a simple article answer: leave it to the person who is coming
+    try:
+        result = message_create(
+            session_id=session.pk,
+            role=MessageRole.ASSISTANT,
+            content=f"{WHILE_WAITING_LABEL}:\n\n{reply.content}",
+            sources=reply.sources,
+            confidence=reply.confidence,
+            in_reply_to_id=message.pk,
+            metadata={**reply.metadata, "provider": reply.provider, "while_waiting": True},
+            authorize=_still_waiting,
+        )
+    except ReplyDropped:
+        logger.info("Waiting answer to %s dropped: a person has session %s", message.pk, session.pk)
+        return None
     return result.message
 
 

@@ -38,6 +38,13 @@ def agent_reply(self, message_id: str) -> None:
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
+@shared_task(acks_late=True, soft_time_limit=45, time_limit=60)
+def agent_reply_while_waiting(message_id: str) -> None:
+    """Answer a simple question while the customer waits for a person (best effort, no retry:
+    the person who is coming answers anyway)."""
+    services.reply_while_waiting_generate(message_id=message_id)
+
+
 # Banking77 (6,262 examples) builds in about two minutes on an idle 2-core machine; the
 # limits leave room for a slower, busier one and stay below the broker's visibility_timeout.
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)

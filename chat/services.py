@@ -151,7 +151,11 @@ def message_create(
         # Before the announcement below: with eager Celery (embedded mode) the AI's reply is
         # stored inside that callback, and its event must not overtake this one.
         send_after_commit(
-            message_created, message_id=message.id, session_id=session.pk, internal=internal
+            message_created,
+            message_id=message.id,
+            session_id=session.pk,
+            internal=internal,
+            role=role,
         )
         if role == MessageRole.CUSTOMER:
             # robust: the row is committed whatever a receiver does after it (a broker outage

@@ -9,7 +9,8 @@ from django.dispatch import Signal
 customer_message_stored = Signal()
 
 # Sent after the transaction that stored any message commits, with ``message_id``,
-# ``session_id`` and ``internal`` (a staff-only note); sessions_app.signals.send_after_commit.
+# ``session_id``, ``internal`` (a staff-only note) and ``role`` (so receivers interested in one
+# role need no query); sessions_app.signals.send_after_commit.
 message_created = Signal()
 
 # Sent when an agent's console socket has registered its Connection row (``user_id``): the

@@ -151,6 +151,7 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "team",
         "message_count",
         "csat",
+        "csat_comment_short",
         "first_response",
         "duration",
         "created_at",
@@ -158,7 +159,14 @@ class SupportSessionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "handled_by", "team", "assignee", "csat", "created_at"]
     # Also the text of the messages (get_search_results): full-text search on PostgreSQL.
-    search_fields = ["id", "customer_name", "customer_email", "contact__name", "contact__email"]
+    search_fields = [
+        "id",
+        "customer_name",
+        "customer_email",
+        "contact__name",
+        "contact__email",
+        "csat_comment",
+    ]
     search_help_text = (
         "Customer name or email, or words of the conversation (full-text search in full mode)."
     )
@@ -173,6 +181,7 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "escalated_at",
         "closed_at",
         "csat",
+        "csat_comment",
         "first_response",
         "duration",
     ]
@@ -235,6 +244,11 @@ class SupportSessionAdmin(admin.ModelAdmin):
     @admin.display(description="messages", ordering="visible_messages")
     def message_count(self, session):
         return session.visible_messages
+
+    @admin.display(description="rating comment")
+    def csat_comment_short(self, session):
+        comment = session.csat_comment
+        return (comment[:80] + "…" if len(comment) > 80 else comment) or "—"
 
     @admin.display(description="first response")
     def first_response(self, session):

@@ -36,7 +36,7 @@ from .exceptions import (
     WidgetError,
 )
 from .identity import MAX_USER_ID_CHARS
-from .models import HandledBy, SessionStatus
+from .models import CSAT_COMMENT_MAX_CHARS, HandledBy, SessionStatus
 from .serializers import DisplayNameField, SessionEventSerializer, SessionSerializer
 
 logger = logging.getLogger(__name__)
@@ -462,17 +462,32 @@ class SessionRateApi(APIView):
     @extend_schema_serializer(component_name="SessionRateInput")
     class InputSerializer(serializers.Serializer):
         csat = serializers.IntegerField(min_value=1, max_value=5)
+        comment = DisplayNameField(
+            max_length=CSAT_COMMENT_MAX_CHARS,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text=f"Optional words with the rating, at most {CSAT_COMMENT_MAX_CHARS} "
+            "characters.",
+        )
 
     @extend_schema(
         summary="Rate a closed session",
         description=(
             "Only the session's customer (staff and API keys: 403) rates it from 1 to 5, once, "
-            "after it is closed: 409 "
+            "after it is closed, with an optional `comment`: 409 "
             "`invalid_transition` before that, 409 `already_rated` a second time."
         ),
         request=InputSerializer,
         responses=SessionSerializer,
-        examples=[OpenApiExample("Five stars", value={"csat": 5}, request_only=True)],
+        examples=[
+            OpenApiExample("Five stars", value={"csat": 5}, request_only=True),
+            OpenApiExample(
+                "With a comment",
+                value={"csat": 4, "comment": "Quick and friendly, thanks!"},
+                request_only=True,
+            ),
+        ],
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
@@ -482,7 +497,45 @@ class SessionRateApi(APIView):
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         service_call(
-            services.session_rate, session_id=session.pk, csat=payload.validated_data["csat"]
+            services.session_rate,
+            session_id=session.pk,
+            csat=payload.validated_data["csat"],
+            comment=payload.validated_data["comment"],
+        )
+        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+
+
+class SessionEmailApi(APIView):
+    """POST: the customer leaves an email address to hear of replies while away."""
+
+    permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
+
+    @extend_schema_serializer(component_name="SessionEmailInput")
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    @extend_schema(
+        summary="Leave an email address",
+        description=(
+            "Only the session's customer (staff and API keys: 403; they edit the contact "
+            "instead). Stores the address on the session: when an agent answers while the "
+            "customer has no chat open, an email with a link back to the conversation goes "
+            "there. A closed session is 409 `session_closed`; a malformed address 400."
+        ),
+        request=InputSerializer,
+        responses=SessionSerializer,
+        examples=[OpenApiExample("Email", value={"email": "casey@example.com"}, request_only=True)],
+    )
+    def post(self, request, session_id: str):
+        session = session_for_request(request, session_id)
+        if is_staff_request(request):
+            raise exceptions.PermissionDenied("Only the session's customer leaves an address here.")
+        payload = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        payload.is_valid(raise_exception=True)
+        service_call(
+            services.session_set_customer_email,
+            session_id=session.pk,
+            email=payload.validated_data["email"],
         )
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 

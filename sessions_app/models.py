@@ -173,6 +173,9 @@ class AgentProfile(models.Model):
         return f"{self.user} ({self.get_status_display()}, capacity {self.capacity})"
 
 
+CSAT_COMMENT_MAX_CHARS = 1000
+
+
 class SessionStatus(models.TextChoices):
     OPEN = "open", "Open"
     ESCALATED = "escalated", "Escalated"
@@ -209,6 +212,8 @@ class SupportSession(models.Model):
     csat = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
+    # The customer's optional words with the rating (bounded: CSAT_COMMENT_MAX_CHARS).
+    csat_comment = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     # Widget sessions: the site they were opened on and the contact they belong to.
     website = models.ForeignKey(
@@ -224,7 +229,11 @@ class SupportSession(models.Model):
 
     class Meta:
         ordering = ["-last_activity_at"]
-        indexes = [models.Index(fields=["status", "-last_activity_at"])]
+        indexes = [
+            models.Index(fields=["status", "-last_activity_at"]),
+            # The reply-time estimate reads the latest hand-overs (notifications.selectors).
+            models.Index(fields=["-escalated_at"], name="session_escalated_at_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(csat__isnull=True) | models.Q(csat__gte=1, csat__lte=5),
@@ -243,6 +252,14 @@ class SupportSession(models.Model):
         if contact is not None and (contact.name or contact.email):
             return contact.name or contact.email
         return self.customer_name or self.customer_email
+
+    @property
+    def notify_email(self) -> str:
+        """Return the address to write to: the one given in this chat, else the contact's."""
+        if self.customer_email:
+            return self.customer_email
+        contact = self.contact if self.contact_id else None
+        return contact.email if contact is not None else ""
 
 
 class SessionEvent(models.Model):

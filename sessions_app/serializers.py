@@ -112,6 +112,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "last_activity_at",
             "closed_at",
             "csat",
+            "csat_comment",
         ]
         read_only_fields = fields
 

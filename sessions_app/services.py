@@ -31,6 +31,7 @@ from .identity import identity_verify
 from .models import (
     AgentProfile,
     AgentStatus,
+    CSAT_COMMENT_MAX_CHARS,
     Contact,
     HandledBy,
     SessionEvent,
@@ -42,7 +43,7 @@ from .models import (
 )
 from .origins import normalize_origin as website_origin
 from .selectors import token_hash, website_by_key
-from .serializers import session_payload, user_display_name
+from .serializers import session_payload, strip_bidi_controls, user_display_name
 from .signals import (
     agent_status_changed,
     csat_submitted,
@@ -441,10 +442,13 @@ def agent_status_set(*, user, status: str) -> AgentProfile:
 
 
 @transaction.atomic
-def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
-    """Store the customer's 1–5 rating of a closed session."""
+def session_rate(*, session_id: uuid.UUID | str, csat: int, comment: str = "") -> SupportSession:
+    """Store the customer's 1–5 rating of a closed session, with an optional comment."""
     if not isinstance(csat, int) or isinstance(csat, bool) or not 1 <= csat <= 5:
         raise InvalidTransition("csat must be an integer from 1 to 5.")
+    comment = strip_bidi_controls(comment or "").strip()
+    if len(comment) > CSAT_COMMENT_MAX_CHARS or "\x00" in comment:
+        raise InvalidTransition(f"comment must be at most {CSAT_COMMENT_MAX_CHARS} characters.")
     session = _locked(session_id)
     if session.status != SessionStatus.CLOSED:
         raise InvalidTransition("A session can be rated once it is closed.")
@@ -453,10 +457,39 @@ def session_rate(*, session_id: uuid.UUID | str, csat: int) -> SupportSession:
         # without limit would let one customer skew the CSAT figures (and spam csat events).
         raise AlreadyRated()
     session.csat = csat
-    session.save(update_fields=["csat"])
+    session.csat_comment = comment
+    session.save(update_fields=["csat", "csat_comment"])
     transaction.on_commit(lambda: _broadcast(session.pk))
-    send_after_commit(csat_submitted, session_id=session.pk, csat=csat)
+    send_after_commit(csat_submitted, session_id=session.pk, csat=csat, comment=comment)
     return session
+
+
+@transaction.atomic
+def session_set_customer_email(*, session_id: uuid.UUID | str, email: str) -> SupportSession:
+    """Store the address the customer gave in the chat (to hear of replies while away).
+
+    Kept on the session, not the contact: a contact's email comes from the host site's
+    signed-in user or from staff, and a chat visitor must not rewrite it.
+    """
+    session = _locked(session_id)
+    if session.status == SessionStatus.CLOSED:
+        raise SessionClosed()
+    if session.customer_email != email:
+        session.customer_email = email
+        session.save(update_fields=["customer_email"])
+        transaction.on_commit(lambda: _broadcast(session.pk))
+    return session
+
+
+@transaction.atomic
+def session_token_rotate(*, session_id: uuid.UUID | str) -> OpenedSession:
+    """Give the session a new customer token (the old one stops working) and return it."""
+    session = _locked(session_id)
+    token = secrets.token_urlsafe(32)
+    session.token_hash = token_hash(token)
+    session.save(update_fields=["token_hash"])
+    logger.info("Session %s: customer token rotated", session.pk)
+    return OpenedSession(session=session, token=token)
 
 
 # --- Websites, contacts and the widget's session creation ---------------------------------

@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 # timeline note in that same transaction. A receiver's error propagates and rolls the change back.
 timeline_note_requested = Signal()
 
-# Domain events, each sent with ``session_id`` (and ``csat`` for csat_submitted) once the
-# transaction that made the change has committed: a rolled-back change sends nothing.
+# Domain events, each sent with ``session_id`` (``csat`` and ``comment`` for csat_submitted)
+# once the transaction that made the change has committed: a rolled-back change sends nothing.
 session_created = Signal()
 session_escalated = Signal()
 session_assigned = Signal()

@@ -54,6 +54,16 @@ DEFAULTS: dict[str, Any] = {
     "ATTACHMENT_URL_MAX_AGE": 24 * 3600,
     "ATTACHMENT_UNATTACHED_HOURS": 24.0,
     "ATTACHMENT_MAX_PIXELS": 40_000_000,
+    # After a hand-over (notifications/): expected reply time, office hours, emails.
+    "SUPPORT_TIMEZONE": "UTC",
+    "SUPPORT_OFFICE_HOURS": "",  # empty: always open
+    "SUPPORT_PUBLIC_URL": "http://127.0.0.1:8000",  # where emailed links point
+    "REPLY_TIME_SAMPLE": 50,  # recent human first responses the estimate takes the median of
+    "REPLY_TIME_CACHE_SECONDS": 300,
+    "REPLY_EMAIL_DEBOUNCE_MINUTES": 15,  # at most one "new reply" email per session per window
+    "RESUME_LINK_MAX_AGE_HOURS": 72,
+    "TRANSCRIPT_EMAIL_DEBOUNCE_MINUTES": 10,
+    "AGENT_ANSWER_WHILE_WAITING": False,
 }
 
 

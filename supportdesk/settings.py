@@ -8,6 +8,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from supportdesk.conf import redis_cache
+from supportdesk.officehours import OfficeHoursError, office_hours_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "agents",
     "teams",
     "webhooks",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -407,6 +409,28 @@ WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)  
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 if not WEBHOOK_RETRY_SCHEDULE or any(delay < 0 for delay in WEBHOOK_RETRY_SCHEDULE):
     raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, at least one.")
+
+# --- After a hand-over: expected reply time, office hours, emails (docs/operations.md) -------
+SUPPORT_TIMEZONE = env.str("SUPPORT_TIMEZONE", default="UTC")
+SUPPORT_OFFICE_HOURS = env.str("SUPPORT_OFFICE_HOURS", default="")
+try:  # a typo must stop the deploy, not silently tell customers the office is always open
+    office_hours_parse(SUPPORT_OFFICE_HOURS, SUPPORT_TIMEZONE)
+except OfficeHoursError as _error:
+    raise ImproperlyConfigured(str(_error)) from None
+SUPPORT_PUBLIC_URL = env.str("SUPPORT_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+REPLY_EMAIL_DEBOUNCE_MINUTES = env.float("REPLY_EMAIL_DEBOUNCE_MINUTES", default=15.0)
+RESUME_LINK_MAX_AGE_HOURS = env.float("RESUME_LINK_MAX_AGE_HOURS", default=72.0)
+AGENT_ANSWER_WHILE_WAITING = env.bool("AGENT_ANSWER_WHILE_WAITING", default=False)
+# Django's email framework; the defaults talk SMTP to localhost:25.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@localhost>")
 
 # --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

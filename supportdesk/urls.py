@@ -14,6 +14,7 @@ from chat.api import MessageListApi, NoteCreateApi
 from chat.api_attachments import AttachmentFileApi, AttachmentThumbnailApi, AttachmentUploadApi
 from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
+from notifications import api as notify_api
 from sessions_app import api as session_api
 from sessions_app import contacts_api
 from teams import api as teams_api
@@ -77,6 +78,17 @@ api_v1 = [
         AttachmentThumbnailApi.as_view(),
         name="attachment-thumbnail",
     ),
+    path(
+        "sessions/<str:session_id>/email/",
+        session_api.SessionEmailApi.as_view(),
+        name="session-email",
+    ),
+    path(
+        "sessions/<str:session_id>/transcript/",
+        notify_api.TranscriptEmailApi.as_view(),
+        name="session-transcript",
+    ),
+    path("resume/", notify_api.ResumeApi.as_view(), name="session-resume"),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(
         "kb/articles/<int:article_id>/",

@@ -8,7 +8,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lower first: a module may import its own layer and the ones before it, never after it.
-LAYERS = ["supportdesk", "apikeys", "sessions_app", "chat", "agents", "teams", "webhooks"]
+LAYERS = [
+    "supportdesk",
+    "apikeys",
+    "sessions_app",
+    "chat",
+    "notifications",
+    "agents",
+    "teams",
+    "webhooks",
+]
 # The project's composition root wires every app together (URLs, ASGI routing, health
 # checks, Celery autodiscovery): it sits on top, not at the bottom, of the layers.
 COMPOSITION_ROOT = {

@@ -61,6 +61,8 @@ class Call:
     # Return the URL to call given the row's path and the target session (default: the
     # session's id for "{id}"). Rows about other objects create them here.
     url: Callable[[str, object], str] | None = None
+    # Return the body given the target session, for a body that must be made per test.
+    body_for: Callable[[object], dict] | None = None
 
 
 def _with_article(path: str, session) -> str:
@@ -86,6 +88,13 @@ def _with_team(path: str, session) -> str:
 def _with_contact(path: str, session) -> str:
     contact = Contact.objects.create(name="Grace Hopper")
     return path.replace("{id}", str(contact.pk))
+
+
+def _resume_body(session) -> dict:
+    """A fresh resume link of the session, as the chat page sends it (the value after #resume=)."""
+    from notifications.services import resume_link_create
+
+    return {"link": resume_link_create(session_id=session.pk).split("#resume=", 1)[1]}
 
 
 def _with_webhook(path: str, session) -> str:
@@ -135,7 +144,13 @@ REQUESTS: dict[str, Call] = {
     "POST /api/v1/sessions/{id}/escalate/": Call(body={"reason": "vip"}),
     "POST /api/v1/sessions/{id}/assign/": Call(body={"assignee_id": "AGENT"}),
     "POST /api/v1/sessions/{id}/close/": Call(),
-    "POST /api/v1/sessions/{id}/rate/": Call(body={"csat": 5}, closed=True),
+    "POST /api/v1/sessions/{id}/rate/": Call(body={"csat": 5, "comment": "Great!"}, closed=True),
+    "POST /api/v1/sessions/{id}/email/": Call(body={"email": "casey@example.com"}),
+    "POST /api/v1/sessions/{id}/transcript/": Call(
+        body={"email": "casey@example.com"}, closed=True
+    ),
+    # The link is the credential: whoever holds it gets the session, with or without a login.
+    "POST /api/v1/resume/": Call(body_for=_resume_body),
     "POST /api/v1/sessions/{id}/notes/": Call(body={"content": "internal"}),
     "POST /api/v1/sessions/{id}/attachments/": Call(body=_pdf_upload, format="multipart"),
     "GET /api/v1/sessions/{id}/attachments/{id}/": Call(url=_with_attachment),
@@ -254,7 +269,10 @@ def test_permission_cell(endpoint, column, expected):
         services.session_close(session_id=session.pk)
     method, path = endpoint.split(" ", 1)
     url = call.url(path, session) if call.url else path.replace("{id}", str(session.pk))
-    body = call.body() if callable(call.body) else call.body
+    if call.body_for:
+        body = call.body_for(session)
+    else:
+        body = call.body() if callable(call.body) else call.body
     if body and body.get("assignee_id") == "AGENT":
         body = {**body, "assignee_id": agent.pk}
     client = client_for(column)

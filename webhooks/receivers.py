@@ -56,9 +56,9 @@ def on_session_closed(sender, session_id, **kwargs) -> None:
     _session_event(EventType.SESSION_CLOSED, session_id)
 
 
-def on_csat_submitted(sender, session_id, csat, **kwargs) -> None:
-    """Publish csat.submitted with the rating."""
-    _session_event(EventType.CSAT_SUBMITTED, session_id, csat=csat)
+def on_csat_submitted(sender, session_id, csat, comment="", **kwargs) -> None:
+    """Publish csat.submitted with the rating and the customer's comment ("" if none)."""
+    _session_event(EventType.CSAT_SUBMITTED, session_id, csat=csat, comment=comment)
 
 
 def on_message_created(sender, message_id, internal=False, **kwargs) -> None:

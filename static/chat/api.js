@@ -65,7 +65,15 @@ export const api = {
   getSession: (s) => (isValidSession(s)
     ? apiRequest('GET', `/sessions/${s.id}/`, { token: s.token })
     : rejectBadSession()),
-  rate: (s, csat) => (isValidSession(s)
-    ? apiRequest('POST', `/sessions/${s.id}/rate/`, { body: { csat }, token: s.token })
+  rate: (s, csat, comment) => (isValidSession(s)
+    ? apiRequest('POST', `/sessions/${s.id}/rate/`, { body: { csat, comment: comment || '' }, token: s.token })
     : rejectBadSession()),
+  setEmail: (s, email) => (isValidSession(s)
+    ? apiRequest('POST', `/sessions/${s.id}/email/`, { body: { email }, token: s.token })
+    : rejectBadSession()),
+  transcript: (s, email) => (isValidSession(s)
+    ? apiRequest('POST', `/sessions/${s.id}/transcript/`, { body: { email: email || '' }, token: s.token })
+    : rejectBadSession()),
+  // The emailed link's secret, exchanged for the session and a fresh token.
+  resume: (link) => apiRequest('POST', '/resume/', { body: { link } }),
 };

@@ -1,5 +1,6 @@
 // Customer chat entry point (the chat page and the widget frame): wires the modules of static/chat/ together and boots the session.
 import { bindComposer, updateCounter } from './composer.js';
+import { bindFollowUp } from './followup.js';
 import { bindTranscript, queueScrollToBottom } from './messages.js';
 import { bindClosedPanel } from './rating.js';
 import { boot } from './session.js';
@@ -32,6 +33,7 @@ if (root) {
   bindTranscript();
   bindNotice();
   bindClosedPanel();
+  bindFollowUp();
   bindWindow();
   updateCounter();
   boot();

@@ -3,6 +3,9 @@ import { backoff } from '../common/realtime.js';
 import { api, storage } from './api.js';
 import { setComposerEnabled, stopTyping } from './composer.js';
 import { embed, notifyEmbed } from './embed.js';
+import {
+  hideTranscriptOffer, redeemResumeLink, showTranscriptOffer, updateFollowUp,
+} from './followup.js';
 import { markFailed, queueMessage } from './outbox.js';
 import { showRatingResult } from './rating.js';
 import { connect, teardownSocket } from './socket.js';
@@ -14,6 +17,7 @@ import {
 export async function boot() {
   setConn('connecting');
   if (embed) await embed.ready;
+  else await redeemResumeLink(); // a link from a "new reply" email replaces the stored session
   const stored = storage.load();
   if (stored) {
     const res = await api.getSession(stored);
@@ -112,6 +116,7 @@ export function applySession(info) {
   const prev = state.info;
   const cur = Object.assign({}, prev || {}, info);
   state.info = cur;
+  updateFollowUp(cur);
 
   if (cur.status === 'closed') {
     if (!state.closed) showClosed(cur);
@@ -147,6 +152,7 @@ export function showClosed(info) {
   el.rating.hidden = false;
   const rated = Number(info.csat) >= 1;
   showRatingResult(rated ? Number(info.csat) : 0);
+  showTranscriptOffer(info);
   el.newConv.hidden = false;
 }
 
@@ -161,4 +167,6 @@ export function hideClosedUi() {
   el.newConv.hidden = true;
   el.newConv.disabled = false;
   showRatingResult(0);
+  hideTranscriptOffer();
+  el.emailDone.hidden = true;
 }

@@ -73,6 +73,7 @@ export const state = {
   typingIdleTimer: null,
   peerTypingTimer: null,
   closed: false,
+  rating: 0,              // the star chosen, not yet sent
   stickToBottom: true,
   scrollQueued: false,
 };
@@ -100,6 +101,17 @@ export const el = {
   attachInput: byId('attach-input'),
   attachTray: byId('attachment-tray'),
   chatBody: root ? root.querySelector('.chat-body') : null,
+  ratingForm: byId('rating-form'),
+  ratingComment: byId('rating-comment'),
+  emailAsk: byId('email-ask'),
+  emailForm: byId('email-form'),
+  emailInput: byId('email-input'),
+  emailDone: byId('email-done'),
+  transcriptOffer: byId('transcript-offer'),
+  transcriptForm: byId('transcript-form'),
+  transcriptEmail: byId('transcript-email'),
+  transcriptEmailLabel: byId('transcript-email-label'),
+  transcriptDone: byId('transcript-done'),
 };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

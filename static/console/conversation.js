@@ -225,6 +225,10 @@ export function renderDetails() {
     el.csatStars.replaceChildren(...[1, 2, 3, 4, 5].map((n) => h('span', { class: n <= csat ? 'star is-lit' : 'star', text: '★' })));
     el.csat.setAttribute('aria-label', `${csat} out of 5`);
   }
+  // The customer's words with the rating: text, never markup.
+  const comment = rated && typeof info.csat_comment === 'string' ? info.csat_comment : '';
+  el.csatCommentRow.hidden = !comment;
+  el.csatComment.textContent = comment;
 }
 
 export function renderAgents() {

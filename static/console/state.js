@@ -138,6 +138,8 @@ export const el = {
   csatStars: byId('csat-stars'),
   csat: byId('session-csat'),
   csatNone: byId('csat-none'),
+  csatCommentRow: byId('csat-comment-row'),
+  csatComment: byId('csat-comment'),
   agentsOnline: byId('agents-online'),
   agentsEmpty: byId('agents-empty'),
 };

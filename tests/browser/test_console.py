@@ -92,6 +92,7 @@ def test_customer_and_agent_work_a_conversation_end_to_end(server, browser):
     agent.click("#close-session")
     customer.wait_for_selector("#rating:not([hidden])")
     customer.click("#rating button[data-rating='5']")
+    customer.click("#rating-send")  # stars choose; "Send rating" sends (with any comment)
     expect(customer.locator("#rating")).to_contain_text("thank", ignore_case=True)
     expect(agent.locator("#session-csat")).to_contain_text("5")
     agent.screenshot(path=str(SCREENSHOTS / "console.png"))

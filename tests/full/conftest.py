@@ -107,6 +107,8 @@ class LiveStack:
     worker: ManagedProcess
     worker_name: str
     processes: list[ManagedProcess] = field(default_factory=list)
+    # A real local SMTP server (aiosmtpd) both processes send email to (tests/smtp.py).
+    smtp: Any = None
 
     def ws(self, session_id: Any) -> str:
         return f"{self.ws_url}/ws/sessions/{session_id}/"
@@ -169,6 +171,10 @@ def live_stack(django_db_setup, django_db_blocker, tmp_path_factory, request):
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
     port = free_port()
     worker_name = f"fulltest-{uuid.uuid4().hex[:8]}@%h"
+    from tests.smtp import smtp_start
+
+    smtp = smtp_start()
+    env.update(smtp.env(), SUPPORT_PUBLIC_URL=f"http://127.0.0.1:{port}")
 
     daphne = start_process("daphne", daphne_argv(port), log_dir, env, preexec_fn=raise_nofile_limit)
     worker = start_process(
@@ -198,6 +204,7 @@ def live_stack(django_db_setup, django_db_blocker, tmp_path_factory, request):
         worker=worker,
         worker_name=worker_name,
         processes=[daphne, worker],
+        smtp=smtp,
     )
     try:
         _wait_for(
@@ -226,6 +233,7 @@ def live_stack(django_db_setup, django_db_blocker, tmp_path_factory, request):
     finally:
         for proc in stack.processes:
             proc.stop()
+        smtp.controller.stop()
         if request.session.testsfailed:
             capture = request.config.pluginmanager.getplugin("capturemanager")
             cm = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()

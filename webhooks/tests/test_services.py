@@ -84,10 +84,12 @@ def test_closed_and_csat_events_carry_the_session():
         endpoint_create(url=receiver.url, events=["session.closed", "csat.submitted"])
         opened = session_open()
         session_close(session_id=opened.session.pk)
-        session_rate(session_id=opened.session.pk, csat=4)
+        session_rate(session_id=opened.session.pk, csat=4, comment="Quick, thanks")
         bodies = [json.loads(r.body) for r in receiver.requests]
         assert [b["type"] for b in bodies] == ["session.closed", "csat.submitted"]
         assert bodies[1]["data"]["csat"] == 4
+        assert bodies[1]["data"]["comment"] == "Quick, thanks"
+        assert bodies[1]["data"]["session"]["csat_comment"] == "Quick, thanks"
         assert bodies[1]["data"]["session"]["status"] == "closed"
 
 

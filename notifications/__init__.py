@@ -1,0 +1,1 @@
+"""Notifications after a hand-over: expected reply time, emails to an away customer, transcripts."""
