@@ -29,9 +29,9 @@ from .exceptions import (
 )
 from .identity import identity_verify
 from .models import (
+    CSAT_COMMENT_MAX_CHARS,
     AgentProfile,
     AgentStatus,
-    CSAT_COMMENT_MAX_CHARS,
     Contact,
     HandledBy,
     SessionEvent,
