@@ -1,11 +1,13 @@
 """Admin for messages and live connections (connections are read-only), and session transcripts."""
 
+from django import forms
 from django.contrib import admin
 
 from sessions_app.admin import SupportSessionAdmin
 from sessions_app.models import SupportSession
 
-from .models import CannedResponse, Connection, Message
+from .models import CannedResponse, Connection, Macro, Message
+from .placeholders import PLACEHOLDERS, placeholders_check
 
 
 @admin.register(Message)
@@ -47,10 +49,33 @@ class ConnectionAdmin(admin.ModelAdmin):
         return False
 
 
+class PlaceholderBodyForm(forms.ModelForm):
+    """Refuse a body with an unknown placeholder: only known ones are ever filled in."""
+
+    def clean_body(self):
+        body = self.cleaned_data.get("body") or ""
+        problems = placeholders_check(body)
+        if problems:
+            raise forms.ValidationError("; ".join(problems) + ". " + PLACEHOLDER_HELP)
+        return body
+
+
+PLACEHOLDER_HELP = "Known: " + ", ".join("{{" + name + "}}" for name in PLACEHOLDERS) + "."
+
+
 @admin.register(CannedResponse)
 class CannedResponseAdmin(admin.ModelAdmin):
+    form = PlaceholderBodyForm
     list_display = ["shortcut", "title", "updated_at"]
     search_fields = ["shortcut", "title", "body"]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    form = PlaceholderBodyForm
+    list_display = ["name", "priority", "status", "updated_at"]
+    search_fields = ["name", "body"]
+    filter_horizontal = ["labels"]
 
 
 class MessageInline(admin.TabularInline):

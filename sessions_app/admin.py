@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import services
 from .exceptions import SessionError
-from .models import Contact, SupportSession, Website
+from .models import Contact, Label, SupportSession, Website
 
 # The desk origin for the install snippet, from the request the admin page is rendering.
 _desk_origin: ContextVar[str] = ContextVar("desk_origin", default="https://desk.example.com")
@@ -118,6 +118,12 @@ def _seconds(delta) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "description"]
+    search_fields = ["name"]
+
+
 @admin.register(SupportSession)
 class SupportSessionAdmin(admin.ModelAdmin):
     list_display = [
@@ -132,7 +138,7 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "created_at",
         "last_activity_at",
     ]
-    list_filter = ["status", "handled_by", "assignee", "csat", "created_at"]
+    list_filter = ["status", "handled_by", "priority", "labels", "assignee", "csat", "created_at"]
     search_fields = ["id", "customer_name", "customer_email", "contact__name", "contact__email"]
     list_select_related = ["assignee", "contact"]
     raw_id_fields = ["contact", "website"]

@@ -174,7 +174,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 AGENT_SWEEP_INTERVAL = env.float("AGENT_SWEEP_INTERVAL", default=15.0)
 AGENT_UNANSWERED_AFTER = env.float("AGENT_UNANSWERED_AFTER", default=180.0)
 AGENT_SWEEP_MAX_REQUEUES = env.int("AGENT_SWEEP_MAX_REQUEUES", default=2)
+# Conversation states: auto-reopen window after a close (seconds, 0: never) and how often
+# beat wakes snoozed conversations whose time has come.
+SESSION_REOPEN_WITHIN = env.float("SESSION_REOPEN_WITHIN", default=7 * 24 * 3600.0)
+SNOOZE_SWEEP_INTERVAL = env.float("SNOOZE_SWEEP_INTERVAL", default=30.0)
+# Link of a knowledge-base article for the {{article.url}} placeholder, "{slug}" replaced
+# (e.g. https://help.example.com/articles/{slug}); empty: the placeholder renders empty.
+ARTICLE_URL_TEMPLATE = env.str("ARTICLE_URL_TEMPLATE", default="")
 CELERY_BEAT_SCHEDULE = {
+    "sessions-snoozed-wake": {
+        "task": "sessions_app.tasks.snoozed_wake",
+        "schedule": SNOOZE_SWEEP_INTERVAL,
+        "options": {"expires": max(SNOOZE_SWEEP_INTERVAL * 2, 10.0)},
+    },
     "connections-cleanup-stale": {
         "task": "chat.tasks.connections_cleanup_stale",
         "schedule": 30.0,
