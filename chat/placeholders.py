@@ -21,7 +21,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+)\s*(?:\|\s*([^{}|]{0,60}?)\s
 ANY_BRACES = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 PLACEHOLDERS = {
-    "customer.name": "the customer's name (contact, else pre-chat name)",
+    "customer.name": "the customer's name (contact, else pre-chat name; never the email)",
     "customer.first_name": "the first word of the customer's name",
     "customer.email": "the customer's email address",
     "agent.name": "the name of the agent sending it",
@@ -52,7 +52,10 @@ def _article_url(slug: str) -> str:
 
 def placeholder_context(*, session: SupportSession, agent=None) -> dict[str, str]:
     """Return the values of every placeholder for ``session`` answered by ``agent``."""
-    name = session.display_name or ""
+    contact = session.contact if session.contact_id else None
+    # A name only (never the email in its place): "Hi casey@example.com" reads badly; the
+    # text's fallback ({{customer.first_name|there}}) covers an unknown name.
+    name = ((contact.name if contact is not None else "") or session.customer_name).strip()
     agent_name = user_display_name(agent) if agent is not None else ""
     article = {}
     recent = Message.objects.filter(
@@ -63,7 +66,6 @@ def placeholder_context(*, session: SupportSession, agent=None) -> dict[str, str
         if sources and isinstance(sources[0], dict):
             article = sources[0]
             break
-    contact = session.contact if session.contact_id else None
     email = (contact.email if contact is not None else "") or session.customer_email
     return {
         "customer.name": name,

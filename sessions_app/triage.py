@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -174,7 +174,7 @@ def session_snooze(*, session_id: uuid.UUID | str, until: datetime, actor=None) 
     session.save(update_fields=["snoozed_until"])
     _timeline(
         session,
-        f"Snoozed until {until.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"Snoozed until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
         event="snoozed",
         actor=actor,
         internal=True,
