@@ -4,13 +4,17 @@ import { bindAlerts, loadNotifyPref } from './alerts.js';
 import { bindCanned } from './canned.js';
 import { bindComposer } from './composer.js';
 import { joinSession, renderConversationState, saveDraft } from './conversation.js';
-import { bindInbox, refreshWaitTimes, renderInbox } from './inbox.js';
+import { bindInbox, refreshWaitTimes, renderInbox, requestInbox } from './inbox.js';
+import { bindMacros } from './macros.js';
+import { bindManage } from './manage.js';
 import { setConn } from './notice.js';
 import { keyOf } from './sessions.js';
 import { bindShortcuts } from './shortcuts.js';
 import { checkIdle, connect, reconnectNow } from './socket.js';
 import { root, state, WAIT_REFRESH_MS } from './state.js';
 import { bindTranscript, queueScrollToBottom, sendRead } from './transcript.js';
+import { bindTriage } from './triage.js';
+import { bindUndo } from './undo.js';
 
 export function bindWindow() {
   window.addEventListener('resize', () => { if (state.stickToBottom) queueScrollToBottom(); });
@@ -36,6 +40,10 @@ if (root) {
   bindTranscript();
   bindAlerts();
   bindShortcuts();
+  bindUndo();
+  bindTriage(requestInbox);
+  bindMacros();
+  bindManage();
   bindWindow();
   renderConversationState();
   renderInbox();
