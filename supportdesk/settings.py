@@ -269,7 +269,12 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "supportdesk API",
     # One name for a choice set several serializers use.
-    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "webhooks.models.EventType"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
+        "SessionStatusEnum": "sessions_app.models.SessionStatus",
+        "MacroStatusEnum": "chat.models.MacroStatus",
+        "PriorityEnum": "sessions_app.models.Priority",
+    },
     "DESCRIPTION": (
         "Customer sessions, messages and the AI/human support lifecycle.\n\n"
         "**Authentication** (each operation lists what it accepts): a customer's session "
