@@ -466,7 +466,7 @@ class SessionReopenApi(APIView):
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        service_call(services.session_reopen, session_id=session.pk, actor=request_actor(request))
+        service_call(services.session_reopen, session_id=session.pk, **actor_kwargs(request))
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 

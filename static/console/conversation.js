@@ -12,6 +12,7 @@ import { renderMacroButton } from './macros.js';
 import { queueCtrl } from './socket.js';
 import { el, root, state } from './state.js';
 import { renderTriage } from './triage.js';
+import { renderReopen } from './undo.js';
 
 export function newConversation(id, summary) {
   return {
@@ -104,6 +105,7 @@ export function renderConversationState() {
   el.convEmpty.hidden = !!cur;
   el.detailsSession.hidden = !cur;
   renderMacroButton();
+  renderReopen();
   if (!cur) renderTriage();
 
   const closed = !cur || isClosed(info);

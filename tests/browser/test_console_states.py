@@ -61,9 +61,11 @@ def test_close_can_be_undone_and_a_macro_replies_and_labels(server, browser):
     expect(toast).to_be_visible()
     expect(toast).to_contain_text("Casey Jones")
     expect(agent.locator("#session-status")).to_have_text("closed")
+    expect(agent.locator("#reopen-session")).to_be_visible()  # the later way back
     agent.click("#undo-button")
     expect(toast).to_be_hidden()
     expect(agent.locator("#session-status")).to_have_text("escalated")
+    expect(agent.locator("#reopen-session")).to_be_hidden()
     restored = off_loop(lambda: SupportSession.objects.get(pk=session.pk))
     assert (restored.status, restored.handled_by, restored.assignee_id) == ("escalated", "ai", None)
 
