@@ -52,7 +52,7 @@ function buildForm(kind, item) {
   const spec = KINDS[kind];
   const form = h('form', { class: 'manage-form', novalidate: 'novalidate' });
   for (const f of spec.fields) {
-    const id = `manage-${kind}-${f.name}`;
+    const id = `manage-field-${kind}-${f.name}`; // not manage-<kind>-title: the heading has that id
     let input;
     if (f.type === 'textarea') input = h('textarea', { id, name: f.name, rows: '3' });
     else if (f.type === 'select') input = h('select', { id, name: f.name }, ...f.options.map(([v, text]) => h('option', { value: v, text })));
@@ -107,7 +107,8 @@ function renderKind(kind, editing) {
   if (editing !== undefined && first) first.focus();
 }
 
-async function reload(kind) {
+// keepForm: the dialog's first load must not wipe a form the agent already opened.
+async function reload(kind, keepForm = false) {
   items[kind] = await apiList(KINDS[kind].path);
   if (kind === 'canned') state.canned = items.canned; // the "/" menu uses them at once
   if (kind === 'labels') {
@@ -115,14 +116,15 @@ async function reload(kind) {
     loadLabels();
   }
   if (kind === 'macros') loadMacros();
-  renderKind(kind);
+  if (!(keepForm && byId(`manage-${kind}`).querySelector('form'))) renderKind(kind);
 }
 
 export function bindManage() {
   if (!dialog) return;
   byId('manage-button').addEventListener('click', async () => {
     dialog.showModal();
-    await Promise.all(Object.keys(KINDS).map((k) => reload(k).catch(() => renderKind(k))));
+    for (const k of Object.keys(KINDS)) renderKind(k); // what is known now; the lists follow
+    await Promise.all(Object.keys(KINDS).map((k) => reload(k, true).catch(() => renderKind(k))));
   });
   byId('manage-close').addEventListener('click', () => dialog.close());
 }

@@ -83,6 +83,21 @@ def test_close_can_be_undone_and_a_macro_replies_and_labels(server, browser):
     agent.select_option("#inbox-priority", "urgent")
     expect(row).to_be_hidden()
 
+    # Manage: a new canned response with a placeholder, then "/" inserts it filled in.
+    agent.select_option("#inbox-priority", "")
+    agent.click("#manage-button")
+    canned = agent.locator("#manage-canned")
+    canned.get_by_role("button", name="New…").click()
+    canned.get_by_label("Shortcut (after /)").fill("thanks")
+    canned.get_by_label("Title").fill("Thanks")
+    canned.locator("textarea").fill("Thank you, {{customer.first_name|there}}!")
+    canned.get_by_role("button", name="Add").click()
+    expect(canned.locator(".manage-list")).to_contain_text("/thanks — Thanks")
+    agent.click("#manage-close")
+    agent.fill("#composer-input", "/than")
+    agent.locator("#canned-menu .canned-item", has_text="/thanks").click()
+    expect(agent.locator("#composer-input")).to_have_value("Thank you, Casey!")
+
     def stored():
         s = SupportSession.objects.get(pk=session.pk)
         reply = Message.objects.filter(session=s, role="agent").get()
