@@ -1,6 +1,7 @@
 """Admin for messages and live connections (connections are read-only), and session transcripts
 (drawn as a conversation on the session page)."""
 
+from django import forms
 from django.contrib import admin
 
 from sessions_app.admin import SupportSessionAdmin
@@ -8,7 +9,8 @@ from sessions_app.models import SupportSession
 from sessions_app.serializers import user_display_name
 
 from . import selectors
-from .models import CannedResponse, Connection, Message, MessageRole
+from .models import CannedResponse, Connection, Macro, Message, MessageRole
+from .placeholders import PLACEHOLDERS, placeholders_check
 
 
 @admin.register(Message)
@@ -50,10 +52,33 @@ class ConnectionAdmin(admin.ModelAdmin):
         return False
 
 
+class PlaceholderBodyForm(forms.ModelForm):
+    """Refuse a body with an unknown placeholder: only known ones are ever filled in."""
+
+    def clean_body(self):
+        body = self.cleaned_data.get("body") or ""
+        problems = placeholders_check(body)
+        if problems:
+            raise forms.ValidationError("; ".join(problems) + ". " + PLACEHOLDER_HELP)
+        return body
+
+
+PLACEHOLDER_HELP = "Known: " + ", ".join("{{" + name + "}}" for name in PLACEHOLDERS) + "."
+
+
 @admin.register(CannedResponse)
 class CannedResponseAdmin(admin.ModelAdmin):
+    form = PlaceholderBodyForm
     list_display = ["shortcut", "title", "updated_at"]
     search_fields = ["shortcut", "title", "body"]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    form = PlaceholderBodyForm
+    list_display = ["name", "priority", "status", "updated_at"]
+    search_fields = ["name", "body"]
+    filter_horizontal = ["labels"]
 
 
 ROLE_LABELS = {

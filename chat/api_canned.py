@@ -13,6 +13,7 @@ from supportdesk.conf import app_setting
 
 from . import canned as canned_service
 from .models import CannedResponse
+from .placeholders import placeholders_check
 
 
 def canned_call(function, **kwargs):
@@ -37,13 +38,21 @@ class CannedResponseInputSerializer(serializers.Serializer):
         max_length=40, help_text="Typed after `/` in the console; unique."
     )
     title = serializers.CharField(max_length=120)
-    body = serializers.CharField()
+    body = serializers.CharField(
+        help_text="Placeholders {{customer.name}}, {{customer.first_name}}, {{customer.email}}, "
+        "{{agent.name}}, {{agent.first_name}}, {{article.title}}, {{article.url}}; a fallback "
+        "after `|`, e.g. {{customer.first_name|there}}."
+    )
 
     def validate_body(self, value: str) -> str:
         # The body is sent as an agent's reply: it must fit in one.
         limit = int(app_setting("CHAT_MAX_MESSAGE_CHARS"))
         if len(value) > limit:
             raise serializers.ValidationError(f"longer than {limit} characters.")
+        problems = placeholders_check(value)
+        if problems:
+            # Only the known placeholders are ever replaced (chat/placeholders.py).
+            raise serializers.ValidationError("; ".join(problems) + ".")
         return value
 
 

@@ -27,6 +27,7 @@ from sessions_app.exceptions import (
     SessionNotFound,
     SessionTokenInvalid,
 )
+from sessions_app.models import Priority
 from sessions_app.serializers import session_payload, user_display_name
 from supportdesk import realtime
 from supportdesk.conf import app_setting, parse_rate
@@ -388,7 +389,7 @@ class CustomerConsumer(SupportConsumer):
     def _backlog(self, start: int) -> tuple[list[dict], dict]:
         session = session_selectors.session_get(session_id=self.session_id)
         messages = selectors.messages_for_session(session_id=self.session_id, after_seq=start)
-        return [message_payload(m) for m in messages], session_payload(session)
+        return [message_payload(m) for m in messages], session_payload(session, for_staff=False)
 
     async def handle_message(self, frame: dict) -> None:
         parsed = frames.parse_message(frame)
@@ -598,18 +599,21 @@ class AgentConsumer(SupportConsumer):
             "release": self.handle_lifecycle,
             "close": self.handle_lifecycle,
             "assign": self.handle_lifecycle,
+            "reopen": self.handle_lifecycle,
             "typing": self.handle_typing,
             "read": self.handle_read,
         }
 
     # --- frames -------------------------------------------------------------------------------
 
-    async def send_inbox(self, filter_name: str, search: str) -> None:
-        rows = await run_db(self._inbox, filter_name, search)
+    async def send_inbox(self, filter_name: str, search: str, **narrow: str) -> None:
+        rows = await run_db(self._inbox, filter_name, search, **narrow)
         await self.send_frame({"type": "inbox", "sessions": rows})
 
-    def _inbox(self, filter_name: str, search: str) -> list[dict]:
-        queryset = selectors.inbox_sessions(user=self.user, filter_name=filter_name, search=search)
+    def _inbox(self, filter_name: str, search: str, label: str = "", priority: str = "") -> list:
+        queryset = selectors.inbox_sessions(
+            user=self.user, filter_name=filter_name, search=search, label=label, priority=priority
+        )
         return [inbox_summary(s) for s in queryset[: selectors.INBOX_LIMIT]]
 
     async def handle_inbox(self, frame: dict) -> None:
@@ -623,7 +627,15 @@ class AgentConsumer(SupportConsumer):
             raise frames.FrameError(
                 "invalid_field", "'search' must be a string of ≤ 200 characters"
             )
-        await self.send_inbox(filter_name, search)
+        label = frame.get("label", "") or ""
+        if not isinstance(label, str) or len(label) > 40:
+            raise frames.FrameError("invalid_field", "'label' must be a label name (≤ 40)")
+        priority = frame.get("priority", "") or ""
+        if priority not in ("", *Priority.values):
+            raise frames.FrameError(
+                "invalid_field", f"'priority' must be one of {tuple(Priority.values)}"
+            )
+        await self.send_inbox(filter_name, search, label=label, priority=priority)
 
     def _session_ref(self, frame: dict) -> uuid.UUID:
         try:
@@ -741,6 +753,11 @@ class AgentConsumer(SupportConsumer):
             await self._write(
                 session_services.session_close, frame, session_id=session_id, actor=self.user
             )
+        elif kind == "reopen":
+            # The console's Undo after a close, or a deliberate reopen: restores what was.
+            await self._write(
+                session_services.session_reopen, frame, session_id=session_id, actor=self.user
+            )
         else:
             user_id = frames.parse_id(frame, "user_id")
             assignee = await run_db(_staff_user, user_id)
@@ -797,8 +814,8 @@ class AgentConsumer(SupportConsumer):
         return inbox_summary(session) if session is not None else None
 
     async def session_updated(self, event: dict) -> None:
-        if self.phase is not Phase.READY:
-            return
+        if self.phase is not Phase.READY or not event.get("for_staff"):
+            return  # the customer's copy (from the joined session's group): staff copy follows
         session = event["session"]
         if session["id"] == str(self.joined_session):
             await self.send_frame({"type": "session", "session": session})

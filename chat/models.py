@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from sessions_app.models import Priority as SessionPriority
+
 
 class MessageRole(models.TextChoices):
     CUSTOMER = "customer", "Customer"
@@ -120,6 +122,42 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut} — {self.title}"
+
+
+class MacroStatus(models.TextChoices):
+    """What a macro does to the conversation's status; empty leaves it as it is."""
+
+    KEEP = "", "Leave as is"
+    ESCALATED = "escalated", "Hand to the human queue"
+    OPEN = "open", "Back to the AI"
+    CLOSED = "closed", "Close"
+
+
+class Macro(models.Model):
+    """A saved reply plus actions, applied in one click: e.g. refund policy + label + close.
+
+    ``body`` (optional) may hold placeholders (chat/placeholders.py); labels are added (not
+    replaced), ``priority`` and ``status`` set when given.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    body = models.TextField(blank=True)
+    labels = models.ManyToManyField("sessions_app.Label", blank=True, related_name="macros")
+    # Empty: leave the priority as it is.
+    priority = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("", "Leave as is"), *SessionPriority.choices],
+    )
+    status = models.CharField(max_length=16, blank=True, choices=MacroStatus.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ConnectionKind(models.TextChoices):

@@ -58,17 +58,27 @@ def transcript_messages(*, session_id: uuid.UUID, limit: int = TRANSCRIPT_LIMIT)
 
 # --- The agent console's inbox -----------------------------------------------------------------
 
-INBOX_FILTERS = ("all", "mine", "team", "unassigned", "escalated", "ai", "closed")
+INBOX_FILTERS = ("all", "mine", "team", "unassigned", "escalated", "ai", "closed", "snoozed")
 INBOX_LIMIT = 100
 _ANSWER_ROLES = (MessageRole.AGENT, MessageRole.ASSISTANT)
 
 
-def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> QuerySet:
-    """Return sessions for the console inbox, annotated for their summary, in one query.
+def inbox_sessions(
+    *,
+    user=None,
+    filter_name: str = "all",
+    search: str = "",
+    label: str = "",
+    priority: str = "",
+) -> QuerySet:
+    """Return sessions for the console inbox, annotated for their summary, in two queries.
 
     Escalated first (longest waiting first), then open, then closed; each row carries its
-    last visible message and how many customer messages came after the last answer.
+    last visible message, how many customer messages came after the last answer, and what
+    ``waiting_since`` needs (chat.serializers.waiting_since). Snoozed sessions appear only
+    under the "snoozed" filter; the labels are prefetched (the second query).
     """
+
     last_answer_seq = (
         Message.objects.filter(session=OuterRef("session"), role__in=_ANSWER_ROLES, internal=False)
         .order_by("-seq")
@@ -86,8 +96,39 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
         .values("count")
     )
     last_message = Message.objects.filter(session=OuterRef("pk"), internal=False).order_by("-seq")
+
+    def first_customer_after(last_seq):
+        return (
+            Message.objects.filter(
+                session=OuterRef("pk"),
+                role=MessageRole.CUSTOMER,
+                seq__gt=Coalesce(Subquery(last_seq.values("seq")[:1]), 0),
+            )
+            .order_by("seq")
+            .values("created_at")[:1]
+        )
+
+    last_human_reply = Message.objects.filter(
+        session=OuterRef("pk"), role=MessageRole.AGENT, internal=False
+    ).order_by("-seq")
     queryset = SupportSession.objects.select_related("assignee", "contact", "team").annotate(
         unanswered=Coalesce(Subquery(unanswered), 0),
+        # The customer's oldest message after the last answer (AI or person) / person's reply.
+        waiting_after_answer_at=Subquery(
+            first_customer_after(
+                Message.objects.filter(
+                    session=OuterRef(OuterRef("pk")), role__in=_ANSWER_ROLES, internal=False
+                ).order_by("-seq")
+            )
+        ),
+        waiting_after_agent_at=Subquery(
+            first_customer_after(
+                Message.objects.filter(
+                    session=OuterRef(OuterRef("pk")), role=MessageRole.AGENT, internal=False
+                ).order_by("-seq")
+            )
+        ),
+        last_agent_reply_at=Subquery(last_human_reply.values("created_at")[:1]),
         last_message_seq=Subquery(last_message.values("seq")[:1]),
         last_message_role=Subquery(last_message.values("role")[:1]),
         last_message_preview=Subquery(
@@ -100,6 +141,22 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
             default=Value(2),
         ),
     )
+    queryset = queryset.prefetch_related("labels")
+    # "any" (live updates, not a console filter): snoozed or not, the console decides.
+    if filter_name == "snoozed":
+        queryset = queryset.filter(snoozed_until__isnull=False)
+    elif filter_name != "any":
+        queryset = queryset.filter(snoozed_until__isnull=True)
+    if label:
+        queryset = queryset.filter(
+            Exists(
+                SupportSession.labels.through.objects.filter(
+                    supportsession_id=OuterRef("pk"), label__name__iexact=label
+                )
+            )
+        )
+    if priority:
+        queryset = queryset.filter(priority=priority)
     if filter_name == "mine" and user is not None:
         queryset = queryset.filter(assignee=user).exclude(status=SessionStatus.CLOSED)
     elif filter_name == "team" and user is not None:
@@ -129,13 +186,13 @@ def inbox_sessions(*, user=None, filter_name: str = "all", search: str = "") -> 
 
 
 def inbox_session(*, session_id) -> SupportSession | None:
-    """Return one session annotated like the inbox rows (for live updates)."""
-    return inbox_sessions().filter(pk=session_id).first()
+    """Return one session annotated like the inbox rows (for live updates), snoozed or not."""
+    return inbox_sessions_by_id([session_id]).first()
 
 
 def inbox_sessions_by_id(session_ids) -> QuerySet:
-    """Return the given sessions annotated like the inbox rows, in one query."""
-    return inbox_sessions().filter(pk__in=list(session_ids))
+    """Return the given sessions annotated like the inbox rows (snoozed or not), in two queries."""
+    return inbox_sessions(filter_name="any").filter(pk__in=list(session_ids))
 
 
 def agents_online() -> list[dict]:

@@ -8,7 +8,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sessions_app.serializers import AuthorSerializer, user_display_name
+from sessions_app.models import SessionStatus
+from sessions_app.serializers import AuthorSerializer, label_payload, user_display_name
 from supportdesk import richtext
 
 from .attachments import attachment_urls
@@ -107,6 +108,25 @@ def message_payload(message: Message, *, for_staff: bool = False) -> dict:
     return json.loads(json.dumps(serializer(message).data, cls=DjangoJSONEncoder))
 
 
+def waiting_since(session):
+    """Return since when the customer has been waiting for an answer, or None if they are not.
+
+    The inbox's "waiting 7m" counts only while the customer waits: from their oldest message
+    after the last answer — a person's reply once the session is with people (escalated),
+    the AI's or a person's while the AI handles it — or, for an escalated session no person
+    has answered since the hand-over, from the hand-over. Closed: None. Needs the annotations
+    of chat.selectors.inbox_sessions.
+    """
+    if session.status == SessionStatus.CLOSED:
+        return None
+    if session.status == SessionStatus.ESCALATED:
+        replied = session.last_agent_reply_at
+        if session.escalated_at is not None and (replied is None or replied < session.escalated_at):
+            return session.escalated_at
+        return session.waiting_after_agent_at
+    return session.waiting_after_answer_at
+
+
 def inbox_summary(session) -> dict:
     """Return an inbox row for a session annotated by chat.selectors.inbox_sessions."""
     assignee = session.assignee
@@ -134,6 +154,10 @@ def inbox_summary(session) -> dict:
         "escalated_at": session.escalated_at,
         "last_message": last_message,
         "unanswered": session.unanswered,
+        "waiting_since": waiting_since(session),
         "csat": session.csat,
+        "priority": session.priority,
+        "labels": [label_payload(label) for label in session.labels.all()],
+        "snoozed_until": session.snoozed_until,
     }
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from sessions_app.exceptions import AlreadyAssigned, SessionClosed, SessionNotFound
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
-from sessions_app.services import session_take_over
+from sessions_app.services import session_reopen_on_customer_reply, session_take_over
 from sessions_app.signals import send_after_commit
+from sessions_app.triage import session_wake
 from supportdesk import realtime
 from supportdesk.conf import app_setting
 from supportdesk.metrics import MESSAGES
@@ -110,9 +111,18 @@ def message_create(
             if existing is not None:
                 return MessageResult(existing, created=False)
         if session.status == SessionStatus.CLOSED and role in _HUMAN_ROLES and not internal:
-            raise SessionClosed()
+            if role != MessageRole.CUSTOMER:
+                raise SessionClosed()
+            # The customer wrote again soon after the close: the conversation reopens as it
+            # was (SESSION_REOPEN_WITHIN; beyond it this raises SessionClosed, as before).
+            session_reopen_on_customer_reply(session_id=session.pk)
+            session = _session_locked(session_id)  # the reopen's note took a seq
         if authorize is not None:
             authorize(session)
+        if role == MessageRole.CUSTOMER and session.snoozed_until is not None:
+            # A snoozed conversation comes back to the inbox as soon as the customer writes.
+            session_wake(session_id=session.pk, reason="customer")
+            session = _session_locked(session_id)
         files = []
         if attachment_ids:
             kind = AttachmentKind.CUSTOMER if role == MessageRole.CUSTOMER else AttachmentKind.STAFF
@@ -209,14 +219,19 @@ def timeline_note_store(
     event: str,
     actor=None,
     metadata: dict | None = None,
+    internal: bool = False,
     **kwargs,
 ) -> Message:
-    """Store a lifecycle note (sessions_app's ``timeline_note_requested``) as a system message."""
+    """Store a lifecycle note (sessions_app's ``timeline_note_requested``) as a system message.
+
+    ``internal`` notes (snooze, wake-up) are for staff only, like an agent's private note.
+    """
     return message_create(
         session_id=session.pk,
         role=MessageRole.SYSTEM,
         content=text,
         author=actor,
+        internal=internal,
         metadata=metadata or {"event": event},
     ).message
 

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import selectors, services
 from .exceptions import SessionError
-from .models import Contact, SessionEvent, SupportSession, Website
+from .models import Contact, Label, SessionEvent, SupportSession, Website
 
 # The desk origin for the install snippet, from the request the admin page is rendering.
 _desk_origin: ContextVar[str] = ContextVar("desk_origin", default="https://desk.example.com")
@@ -141,6 +141,12 @@ class SessionEventInline(admin.TabularInline):
 _AUDITED_FORM_FIELDS = ("status", "assignee", "team")
 
 
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "description"]
+    search_fields = ["name"]
+
+
 @admin.register(SupportSession)
 class SupportSessionAdmin(admin.ModelAdmin):
     list_display = [
@@ -157,7 +163,16 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "created_at",
         "last_activity_at",
     ]
-    list_filter = ["status", "handled_by", "team", "assignee", "csat", "created_at"]
+    list_filter = [
+        "status",
+        "handled_by",
+        "team",
+        "priority",
+        "labels",
+        "assignee",
+        "csat",
+        "created_at",
+    ]
     # Also the text of the messages (get_search_results): full-text search on PostgreSQL.
     search_fields = [
         "id",

@@ -36,8 +36,8 @@ from .exceptions import (
     WidgetError,
 )
 from .identity import MAX_USER_ID_CHARS
-from .models import CSAT_COMMENT_MAX_CHARS, HandledBy, SessionStatus
-from .serializers import DisplayNameField, SessionEventSerializer, SessionSerializer
+from .models import CSAT_COMMENT_MAX_CHARS, HandledBy, Priority, SessionStatus
+from .serializers import DisplayNameField, SessionEventSerializer, SessionSerializer, customer_view
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,9 @@ SESSION_EXAMPLE = {
     "last_activity_at": "2026-03-02T09:21:40.004Z",
     "closed_at": None,
     "csat": None,
+    "priority": "high",
+    "labels": [{"id": 3, "name": "refund", "color": "#dc2626", "description": ""}],
+    "snoozed_until": None,
 }
 
 
@@ -169,6 +172,16 @@ class SessionListApi(APIView):
             allow_blank=True,  # an empty search box filters nothing
             max_length=selectors.SEARCH_MAX_CHARS,
             help_text="Customer name or email, or words of the conversation.",
+        )
+        label = serializers.CharField(
+            required=False, max_length=40, help_text="A label's name (any case)."
+        )
+        priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+        snoozed = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="true: snoozed sessions only; false: none of them; absent: both.",
         )
         ordering = serializers.ChoiceField(
             choices=selectors.SESSION_ORDERINGS, required=False, default="-last_activity_at"
@@ -271,7 +284,8 @@ class SessionListApi(APIView):
             "Staff or an API key (`read`). Filters: `status`, `handled_by`, `assignee` (a user "
             "id or `none`), `contact` (a contact's id), `created_after`/`created_before` "
             "(ISO 8601), `search` (customer name/email and message text, at most 100 "
-            "characters), `ordering`. A bad value "
+            "characters), `label` (a label's name), `priority` (none/low/high/urgent), "
+            "`snoozed` (true/false), `ordering`. A bad value "
             "is a 400 `invalid_field`. Paginated with `limit` (1–100) and `offset`."
         ),
         parameters=[FilterSerializer],
@@ -309,7 +323,9 @@ class SessionDetailApi(APIView):
     )
     def get(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        return Response(SessionSerializer(session).data)
+        data = SessionSerializer(session).data
+        # A customer never sees the staff's triage (labels, priority, snooze).
+        return Response(data if is_staff_request(request) else customer_view(data))
 
 
 class SessionEscalateApi(APIView):
@@ -450,7 +466,7 @@ class SessionReopenApi(APIView):
     )
     def post(self, request, session_id: str):
         session = session_for_request(request, session_id)
-        service_call(services.session_reopen, session_id=session.pk, actor=request_actor(request))
+        service_call(services.session_reopen, session_id=session.pk, **actor_kwargs(request))
         return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
 
 
@@ -502,7 +518,8 @@ class SessionRateApi(APIView):
             csat=payload.validated_data["csat"],
             comment=payload.validated_data["comment"],
         )
-        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+        data = SessionSerializer(selectors.session_get(session_id=session.pk)).data
+        return Response(customer_view(data))  # only the customer rates
 
 
 class SessionEmailApi(APIView):
@@ -537,7 +554,8 @@ class SessionEmailApi(APIView):
             session_id=session.pk,
             email=payload.validated_data["email"],
         )
-        return Response(SessionSerializer(selectors.session_get(session_id=session.pk)).data)
+        data = SessionSerializer(selectors.session_get(session_id=session.pk)).data
+        return Response(customer_view(data))  # only the customer leaves an address
 
 
 class SessionEventsApi(APIView):

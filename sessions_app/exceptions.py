@@ -78,3 +78,20 @@ class ContactConflict(WidgetError):
     code = "contact_exists"
     detail = "A contact with this external_id already exists for this website."
     status = 409
+
+
+class LabelNotFound(SessionError):
+    code = "label_not_found"
+    detail = "No such label."
+    status = 404
+
+
+class LabelTaken(SessionError):
+    code = "label_exists"
+    detail = "A label with this name already exists (names are compared case-insensitively)."
+    status = 409
+
+
+class InvalidSnooze(SessionError):
+    code = "invalid_field"
+    detail = "until must be a time in the future, at most 90 days ahead."

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from .origins import normalize_origin
 
@@ -187,6 +188,44 @@ class HandledBy(models.TextChoices):
     HUMAN = "human", "Human"
 
 
+class Priority(models.TextChoices):
+    NONE = "none", "None"
+    LOW = "low", "Low"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Label(models.Model):
+    """A tag staff put on conversations ("refund", "bug"), with a colour for the inbox."""
+
+    name = models.CharField(
+        max_length=40,
+        validators=[
+            RegexValidator(
+                r"^[\w][\w .:/+-]*$",
+                "Letters, digits, spaces and . : / + - _ only, starting with a letter or digit.",
+            )
+        ],
+    )
+    color = models.CharField(
+        max_length=7,
+        default="#64748b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour like #2563eb.")],
+    )
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # "Refund" and "refund" are one label: two would split every filter and report.
+            models.UniqueConstraint(Lower("name"), name="label_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SupportSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(
@@ -226,6 +265,13 @@ class SupportSession(models.Model):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
     )
+    # Triage (issue 13): orthogonal to status, which keeps DESIGN's meaning.
+    priority = models.CharField(
+        max_length=8, choices=Priority.choices, default=Priority.NONE, db_index=True
+    )
+    labels = models.ManyToManyField(Label, blank=True, related_name="sessions")
+    # Out of the inbox until then (or until the customer writes); the beat sweep wakes it.
+    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-last_activity_at"]

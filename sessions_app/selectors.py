@@ -94,17 +94,36 @@ def sessions_list(
     created_before: datetime | None = None,
     search: str | None = None,
     contact: uuid.UUID | None = None,
+    label: str | None = None,
+    priority: str | None = None,
+    snoozed: bool | None = None,
     ordering: str = SESSION_ORDERINGS[0],
 ) -> QuerySet:
     """Return sessions, filtered, most recently active first unless ``ordering`` says otherwise.
 
     ``contact`` is a Contact id; ``assignee`` is a user id or ``"none"`` (unassigned);
     ``search`` matches the customer's name or email and the text of the session's messages
-    (at most SEARCH_MAX_CHARS).
+    (at most SEARCH_MAX_CHARS); ``label`` is a label's name (any case), ``priority`` one of
+    none/low/high/urgent, ``snoozed`` true/false for snoozed or not.
     """
     if ordering not in SESSION_ORDERINGS:
         raise ValueError(f"unknown ordering {ordering!r}")
-    queryset = SupportSession.objects.select_related("assignee", "contact", "team")
+    queryset = SupportSession.objects.select_related(
+        "assignee", "contact", "team"
+    ).prefetch_related("labels")
+    if label:
+        # Exists, not a join: a join would repeat a session once per matching label row.
+        queryset = queryset.filter(
+            Exists(
+                SupportSession.labels.through.objects.filter(
+                    supportsession_id=OuterRef("pk"), label__name__iexact=label
+                )
+            )
+        )
+    if priority:
+        queryset = queryset.filter(priority=priority)
+    if snoozed is not None:
+        queryset = queryset.filter(snoozed_until__isnull=not snoozed)
     if status:
         queryset = queryset.filter(status=status)
     if handled_by:
@@ -171,6 +190,7 @@ def contact_sessions(*, contact: Contact) -> QuerySet:
     return (
         SupportSession.objects.filter(contact=contact)
         .select_related("assignee", "contact", "team")
+        .prefetch_related("labels")
         .order_by("-created_at")
     )
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
 
-from .models import Contact, SessionEvent, SupportSession, Team
+from .models import Contact, Label, SessionEvent, SupportSession, Team
 
 # Unicode bidi controls: embeddings, overrides, isolates and the invisible direction marks.
 # In a name they only serve to make text display other than it reads (U+202E "RLO" flips
@@ -78,6 +78,18 @@ class SessionEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color", "description"]
+        read_only_fields = fields
+
+
+def label_payload(label) -> dict:
+    """Return a label as plain data (inbox rows and frames)."""
+    return {"id": label.pk, "name": label.name, "color": label.color}
+
+
 class SessionSerializer(serializers.ModelSerializer):
     assignee = AuthorSerializer(read_only=True, allow_null=True)
     team = TeamSummarySerializer(
@@ -92,6 +104,12 @@ class SessionSerializer(serializers.ModelSerializer):
     contact = ContactSummarySerializer(read_only=True, allow_null=True)
     display_name = serializers.CharField(
         read_only=True, help_text="The contact's name, else the pre-chat name; empty if unknown."
+    )
+    labels = LabelSerializer(many=True, read_only=True)
+    snoozed_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Out of the inbox until then (or until the customer writes); null: not snoozed.",
     )
 
     class Meta:
@@ -113,6 +131,9 @@ class SessionSerializer(serializers.ModelSerializer):
             "closed_at",
             "csat",
             "csat_comment",
+            "priority",
+            "labels",
+            "snoozed_until",
         ]
         read_only_fields = fields
 
@@ -120,6 +141,19 @@ class SessionSerializer(serializers.ModelSerializer):
         return user_display_name(session.assignee)
 
 
-def session_payload(session: SupportSession) -> dict:
-    """Return the session as plain JSON-ready data (for frames and events)."""
-    return json.loads(json.dumps(SessionSerializer(session).data, cls=DjangoJSONEncoder))
+# Staff's triage of a conversation: never shown to its customer (a label may say "angry").
+STAFF_ONLY_FIELDS = ("priority", "labels", "snoozed_until")
+
+
+def session_payload(session: SupportSession, *, for_staff: bool = True) -> dict:
+    """Return the session as plain JSON-ready data (for frames and events).
+
+    ``for_staff=False`` leaves out the triage fields (STAFF_ONLY_FIELDS) for the customer.
+    """
+    data = json.loads(json.dumps(SessionSerializer(session).data, cls=DjangoJSONEncoder))
+    return data if for_staff else customer_view(data)
+
+
+def customer_view(data: dict) -> dict:
+    """Return a serialized session without the fields only staff may see."""
+    return {key: value for key, value in data.items() if key not in STAFF_ONLY_FIELDS}

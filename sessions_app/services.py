@@ -10,11 +10,14 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportdesk import realtime
+from supportdesk.conf import app_setting
 from supportdesk.metrics import HANDOVERS
 
 from .exceptions import (
@@ -43,7 +46,7 @@ from .models import (
 )
 from .origins import normalize_origin as website_origin
 from .selectors import token_hash, website_by_key
-from .serializers import session_payload, strip_bidi_controls, user_display_name
+from .serializers import customer_view, session_payload, strip_bidi_controls, user_display_name
 from .signals import (
     agent_status_changed,
     csat_submitted,
@@ -102,6 +105,7 @@ def _timeline(
     event: str,
     actor=None,
     api_key_name: str | None = None,
+    internal: bool = False,
 ) -> None:
     # chat stores the note through its one message path, in this transaction; sessions_app
     # asks through a signal because it must not import chat (chat depends on it). An API
@@ -114,6 +118,7 @@ def _timeline(
         event=event,
         actor=actor,
         metadata=metadata,
+        internal=internal,  # staff-only notes (snooze, wake): the customer never sees them
     )
     if not answered:
         logger.warning("No receiver stored the %s timeline note of session %s", event, session.pk)
@@ -174,12 +179,21 @@ def _audit(session: SupportSession, before: dict[str, str], *, actor=None, api_k
 
 
 def _broadcast(session_id: uuid.UUID) -> None:
-    session = SupportSession.objects.select_related("assignee", "contact", "team").get(
-        pk=session_id
+    session = (
+        SupportSession.objects.select_related("assignee", "contact", "team")
+        .prefetch_related("labels")
+        .get(pk=session_id)
     )
-    event = {"type": "session.updated", "session": session_payload(session)}
+    staff = session_payload(session)
+    # The customer's copy leaves out the triage; agents take only the staff copy (an agent
+    # socket that joined the session is in both groups).
+    customer_event = {"type": "session.updated", "session": customer_view(staff)}
+    staff_event = {"type": "session.updated", "session": staff, "for_staff": True}
     realtime.group_send_many(
-        [(realtime.session_group(session_id), event), (realtime.AGENTS_GROUP, event)]
+        [
+            (realtime.session_group(session_id), customer_event),
+            (realtime.AGENTS_GROUP, staff_event),
+        ]
     )
 
 
@@ -353,9 +367,19 @@ def session_close(
     if session.status == SessionStatus.CLOSED:
         return session
     before = session_audited_values(session)
+    # What the close ended, so that a reopen (the console's Undo, a customer writing again)
+    # restores it exactly: an escalated session waiting in the queue stays in the queue.
+    closed_from = {
+        "status": session.status,
+        "handled_by": session.handled_by,
+        "assignee_id": session.assignee_id,
+        "escalated_at": session.escalated_at.isoformat() if session.escalated_at else None,
+    }
     session.status = SessionStatus.CLOSED
     session.closed_at = timezone.now()
-    session.save(update_fields=["status", "closed_at"])
+    session.snoozed_until = None  # a closed conversation has nothing to wake up for
+    session.metadata = {**session.metadata, "closed_from": closed_from}
+    session.save(update_fields=["status", "closed_at", "snoozed_until", "metadata"])
     _audit(session, before, actor=actor, api_key_name=api_key_name)
     _timeline(
         session,
@@ -370,19 +394,39 @@ def session_close(
 
 
 @transaction.atomic
-def session_reopen(*, session_id: uuid.UUID | str, actor=None) -> SupportSession:
-    """Reopen a closed session; reopening one that is not closed is a no-op.
+def session_reopen(
+    *, session_id: uuid.UUID | str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
+    """Reopen a closed session as it was before the close; one that is not closed: no-op.
 
-    The rule: a session a person was handling goes back to them as ``escalated`` (to the
-    queue, unassigned, if they can no longer sign in); one the AI was handling goes back to
-    ``open`` and the AI answers again. A rating already given stays.
+    The close recorded what it ended (``metadata.closed_from``): status, handler, assignee and
+    hand-over time come back, so an Undo right after a close changes nothing else. The
+    assignee comes back only if they can still sign in as staff, else the session waits in
+    the queue. A session closed before that record existed follows the older rule: a person's
+    session reopens ``escalated``, the AI's ``open``. A rating already given stays.
     """
     session = _locked(session_id)
     if session.status != SessionStatus.CLOSED:
         return session
     before = session_audited_values(session)
     session.closed_at = None
-    if session.handled_by == HandledBy.HUMAN:
+    closed_from = (
+        session.metadata.get("closed_from") if isinstance(session.metadata, dict) else None
+    )
+    if isinstance(closed_from, dict) and closed_from.get("status") in (
+        SessionStatus.OPEN,
+        SessionStatus.ESCALATED,
+    ):
+        session.status = closed_from["status"]
+        session.handled_by = closed_from.get("handled_by") or HandledBy.AI
+        session.assignee = _staff_or_none(closed_from.get("assignee_id"))
+        escalated_at = closed_from.get("escalated_at")
+        session.escalated_at = (
+            datetime.fromisoformat(escalated_at) if isinstance(escalated_at, str) else None
+        )
+        if session.handled_by == HandledBy.HUMAN and session.assignee is None:
+            session.handled_by = HandledBy.AI  # escalated + ai: waiting in the human queue
+    elif session.handled_by == HandledBy.HUMAN:
         session.status = SessionStatus.ESCALATED
         session.escalated_at = timezone.now()
         assignee = session.assignee
@@ -391,12 +435,58 @@ def session_reopen(*, session_id: uuid.UUID | str, actor=None) -> SupportSession
             session.handled_by = HandledBy.AI  # escalated + ai: waiting in the human queue
     else:
         session.status = SessionStatus.OPEN
-    session.save(update_fields=["status", "closed_at", "escalated_at", "assignee", "handled_by"])
+    session.metadata = {k: v for k, v in session.metadata.items() if k != "closed_from"}
+    session.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "escalated_at",
+            "assignee",
+            "handled_by",
+            "metadata",
+        ]
+    )
     _audit(session, before, actor=actor)
-    _timeline(session, "This conversation has been reopened.", event="reopened", actor=actor)
+    _timeline(
+        session,
+        "This conversation has been reopened.",
+        event="reopened",
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     logger.info("Session %s reopened as %s", session.pk, session.status)
     return session
+
+
+def _staff_or_none(user_id):
+    if user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
+
+
+def session_reopen_window() -> timedelta | None:
+    """Return how long after a close a customer's message reopens it (None: never)."""
+    seconds = float(app_setting("SESSION_REOPEN_WITHIN"))
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+@transaction.atomic
+def session_reopen_on_customer_reply(*, session_id: uuid.UUID | str) -> SupportSession:
+    """Reopen a closed session because its customer wrote again, if within the window.
+
+    Called by chat's message path under the session's lock before it stores the message.
+    Beyond SESSION_REOPEN_WITHIN (or with it 0) the conversation stays closed: SessionClosed,
+    and the customer starts a new one, as before.
+    """
+    session = _locked(session_id)
+    if session.status != SessionStatus.CLOSED:
+        return session
+    window = session_reopen_window()
+    closed_at = session.closed_at  # unknown (a row closed by hand): stay closed
+    if window is None or closed_at is None or timezone.now() - closed_at > window:
+        raise SessionClosed()
+    return session_reopen(session_id=session.pk)
 
 
 @transaction.atomic

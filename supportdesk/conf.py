@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "AGENT_SWEEP_INTERVAL": 15.0,
     "AGENT_UNANSWERED_AFTER": 180.0,
     "AGENT_SWEEP_MAX_REQUEUES": 2,
+    # Conversation states (issue 13): a customer writing within this many seconds of the
+    # close reopens the conversation (0: never); the snooze sweep's period in seconds.
+    "SESSION_REOPEN_WITHIN": 7 * 24 * 3600.0,
+    "SNOOZE_SWEEP_INTERVAL": 30.0,
     # Webhooks (webhooks/): retry delays in seconds, ± jitter, timeout, auto-disable, SSRF guard.
     "WEBHOOK_RETRY_SCHEDULE": (10, 60, 300, 900, 1800, 3600),
     "WEBHOOK_RETRY_JITTER": 0.1,

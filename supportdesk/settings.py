@@ -183,11 +183,23 @@ AGENT_SWEEP_MAX_REQUEUES = env.int("AGENT_SWEEP_MAX_REQUEUES", default=2)
 # changes no signal announces (a release, a reassignment), TEAMS_QUEUE_DRAIN_LIMIT at a time.
 TEAMS_QUEUE_DRAIN_INTERVAL = env.float("TEAMS_QUEUE_DRAIN_INTERVAL", default=30.0)
 TEAMS_QUEUE_DRAIN_LIMIT = env.int("TEAMS_QUEUE_DRAIN_LIMIT", default=50)
+# Conversation states: auto-reopen window after a close (seconds, 0: never) and how often
+# beat wakes snoozed conversations whose time has come.
+SESSION_REOPEN_WITHIN = env.float("SESSION_REOPEN_WITHIN", default=7 * 24 * 3600.0)
+SNOOZE_SWEEP_INTERVAL = env.float("SNOOZE_SWEEP_INTERVAL", default=30.0)
+# Link of a knowledge-base article for the {{article.url}} placeholder, "{slug}" replaced
+# (e.g. https://help.example.com/articles/{slug}); empty: the placeholder renders empty.
+ARTICLE_URL_TEMPLATE = env.str("ARTICLE_URL_TEMPLATE", default="")
 CELERY_BEAT_SCHEDULE = {
     "teams-queue-drain": {
         "task": "teams.tasks.queue_drain",
         "schedule": TEAMS_QUEUE_DRAIN_INTERVAL,
         "options": {"expires": max(TEAMS_QUEUE_DRAIN_INTERVAL * 2, 10.0)},
+    },
+    "sessions-snoozed-wake": {
+        "task": "sessions_app.tasks.snoozed_wake",
+        "schedule": SNOOZE_SWEEP_INTERVAL,
+        "options": {"expires": max(SNOOZE_SWEEP_INTERVAL * 2, 10.0)},
     },
     "connections-cleanup-stale": {
         "task": "chat.tasks.connections_cleanup_stale",
@@ -279,6 +291,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebhookEventTypeEnum": "webhooks.models.EventType",
         "AgentStatusEnum": "sessions_app.models.AgentStatus",
+        "SessionStatusEnum": "sessions_app.models.SessionStatus",
+        "MacroStatusEnum": "chat.models.MacroStatus",
+        "PriorityEnum": "sessions_app.models.Priority",
     },
     "DESCRIPTION": (
         "Customer sessions, messages and the AI/human support lifecycle.\n\n"

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from agents import api as kb_api
 from agents import helpcenter
-from chat import api_canned
+from chat import api_canned, api_macros
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
 from chat.api_attachments import AttachmentFileApi, AttachmentThumbnailApi, AttachmentUploadApi
@@ -16,7 +16,7 @@ from chat.views import ConsoleLoginView, chat_page, console_page
 from chat.widget_views import widget_config, widget_frame, widget_loader
 from notifications import api as notify_api
 from sessions_app import api as session_api
-from sessions_app import contacts_api
+from sessions_app import contacts_api, triage_api
 from teams import api as teams_api
 from webhooks import api as webhook_api
 
@@ -89,6 +89,40 @@ api_v1 = [
         name="session-transcript",
     ),
     path("resume/", notify_api.ResumeApi.as_view(), name="session-resume"),
+    path(
+        "sessions/<str:session_id>/priority/",
+        triage_api.SessionPriorityApi.as_view(),
+        name="session-priority",
+    ),
+    path(
+        "sessions/<str:session_id>/labels/",
+        triage_api.SessionLabelsApi.as_view(),
+        name="session-labels",
+    ),
+    path(
+        "sessions/<str:session_id>/snooze/",
+        triage_api.SessionSnoozeApi.as_view(),
+        name="session-snooze",
+    ),
+    path(
+        "sessions/<str:session_id>/unsnooze/",
+        triage_api.SessionUnsnoozeApi.as_view(),
+        name="session-unsnooze",
+    ),
+    path(
+        "sessions/<str:session_id>/macros/<int:macro_id>/apply/",
+        api_macros.MacroApplyApi.as_view(),
+        name="session-macro-apply",
+    ),
+    path(
+        "sessions/<str:session_id>/canned-responses/<int:canned_id>/",
+        api_macros.CannedRenderApi.as_view(),
+        name="session-canned-render",
+    ),
+    path("labels/", triage_api.LabelListApi.as_view(), name="label-list"),
+    path("labels/<int:label_id>/", triage_api.LabelDetailApi.as_view(), name="label-detail"),
+    path("macros/", api_macros.MacroListApi.as_view(), name="macro-list"),
+    path("macros/<int:macro_id>/", api_macros.MacroDetailApi.as_view(), name="macro-detail"),
     path("kb/articles/", kb_api.ArticleListApi.as_view(), name="kb-article-list"),
     path(
         "kb/articles/<int:article_id>/",

@@ -12,10 +12,12 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -23,10 +25,10 @@ from agents.models import Article, ArticleExample
 from agents.signals import index_updates_muted
 from apikeys.services import api_key_create
 from chat.attachments import attachment_upload
-from chat.models import CannedResponse
+from chat.models import CannedResponse, Macro
 from chat.services import message_create
 from sessions_app import services
-from sessions_app.models import Contact, Team
+from sessions_app.models import Contact, Label, Team
 from tests.factories import DEFAULT_TOKEN, StaffFactory, SupportSessionFactory, UserFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -83,6 +85,26 @@ def _with_team(path: str, session) -> str:
     team = Team.objects.create(name="Billing", topic_tags=["billing"])
     team.members.add(StaffFactory())
     return path
+
+
+def _with_label(path: str, session) -> str:
+    """Create the label "refund"; fill the path's ids (the session, else the label)."""
+    label = Label.objects.create(name="refund", color="#dc2626")
+    return path.replace("{id}", str(session.pk if "/sessions/" in path else label.pk), 1)
+
+
+def _with_macro(path: str, session) -> str:
+    """Create a macro (reply + label); fill the path's ids (the session first, then the macro)."""
+    macro = Macro.objects.create(name="Refund", body="Hi {{customer.first_name|there}}!")
+    macro.labels.add(Label.objects.create(name="refund"))
+    if "/sessions/" in path:
+        path = path.replace("{id}", str(session.pk), 1)
+    return path.replace("{id}", str(macro.pk), 1)
+
+
+def _with_canned_for_session(path: str, session) -> str:
+    canned = CannedResponse.objects.create(shortcut="hi", title="Hi", body="Hi {{customer.name}}")
+    return path.replace("{id}", str(session.pk), 1).replace("{id}", str(canned.pk), 1)
 
 
 def _with_contact(path: str, session) -> str:
@@ -161,6 +183,22 @@ REQUESTS: dict[str, Call] = {
     "GET /api/v1/teams/": Call(url=_with_team),
     "GET /api/v1/agents/me/status/": Call(),
     "PUT /api/v1/agents/me/status/": Call(body={"status": "away"}),
+    "POST /api/v1/sessions/{id}/priority/": Call(body={"priority": "urgent"}),
+    "POST /api/v1/sessions/{id}/labels/": Call(body={"labels": ["refund"]}, url=_with_label),
+    "POST /api/v1/sessions/{id}/snooze/": Call(body={"until": "SOON"}),
+    "POST /api/v1/sessions/{id}/unsnooze/": Call(),
+    "POST /api/v1/sessions/{id}/macros/{id}/apply/": Call(url=_with_macro),
+    "GET /api/v1/sessions/{id}/canned-responses/{id}/": Call(url=_with_canned_for_session),
+    "GET /api/v1/labels/": Call(),
+    "POST /api/v1/labels/": Call(body={"name": "vip", "color": "#7c3aed"}),
+    "GET /api/v1/labels/{id}/": Call(url=_with_label),
+    "PATCH /api/v1/labels/{id}/": Call(body={"color": "#16a34a"}, url=_with_label),
+    "DELETE /api/v1/labels/{id}/": Call(url=_with_label),
+    "GET /api/v1/macros/": Call(),
+    "POST /api/v1/macros/": Call(body={"name": "Close", "status": "closed"}),
+    "GET /api/v1/macros/{id}/": Call(url=_with_macro),
+    "PATCH /api/v1/macros/{id}/": Call(body={"priority": "high"}, url=_with_macro),
+    "DELETE /api/v1/macros/{id}/": Call(url=_with_macro),
     "GET /api/v1/kb/articles/": Call(),
     "POST /api/v1/kb/articles/": Call(body={"title": "New", "body": "B"}),
     "GET /api/v1/kb/articles/{id}/": Call(url=_with_article),
@@ -275,6 +313,8 @@ def test_permission_cell(endpoint, column, expected):
         body = call.body() if callable(call.body) else call.body
     if body and body.get("assignee_id") == "AGENT":
         body = {**body, "assignee_id": agent.pk}
+    if body and body.get("until") == "SOON":  # a snooze must end in the future
+        body = {**body, "until": (timezone.now() + timedelta(hours=1)).isoformat()}
     client = client_for(column)
     response = getattr(client, method.lower())(url, body, format=call.format)
     assert response.status_code == expected, response.content

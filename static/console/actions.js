@@ -1,8 +1,10 @@
 // Session actions (take over, back to AI, assign, close): sent as control frames, buttons busy until the server answers.
 import { renderConversationState } from './conversation.js';
 import { showNotice } from './notice.js';
+import { customerName } from './sessions.js';
 import { isOnline, queueCtrl } from './socket.js';
 import { ACTION_BUSY_MS, el, root, state } from './state.js';
+import { offerUndo } from './undo.js';
 
 export function doAction(type, extra) {
   const cur = state.current;
@@ -37,8 +39,13 @@ export function bindActions() {
   el.release.addEventListener('click', () => doAction('release'));
   el.closeBtn.addEventListener('click', () => {
     const cur = state.current;
-    if (!cur) return;
+    if (!cur || !isOnline()) {
+      doAction('close'); // explains being offline
+      return;
+    }
     doAction('close');
+    // One click closes; the toast's Undo reopens it as it was (undo.js).
+    offerUndo(cur.id, customerName(cur.info));
   });
   el.assignSelect.addEventListener('change', () => {
     el.assignBtn.disabled = el.assignSelect.disabled || !el.assignSelect.value || root.classList.contains('is-busy');

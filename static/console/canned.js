@@ -1,5 +1,6 @@
 // Canned responses: the listbox above the composer, opened by "/" or its button, filtered, and inserted at the caret.
 import { h } from '../common/realtime.js';
+import { apiGet } from './api.js';
 import { autoGrow, noteTyping, updateComposer } from './composer.js';
 import { el, state } from './state.js';
 
@@ -72,11 +73,26 @@ export function moveMenu(delta) {
   if (act) act.scrollIntoView({ block: 'nearest' });
 }
 
-export function insertCanned(c) {
+// The body with its placeholders filled in by the server for this conversation
+// ({{customer.name}}, {{agent.name}}, {{article.url}} …); the raw body if that fails.
+async function renderedBody(c) {
+  const cur = state.current;
+  if (!cur || c.id === undefined) return String(c.body || '');
+  try {
+    const data = await apiGet(`/api/v1/sessions/${encodeURIComponent(cur.id)}/canned-responses/${encodeURIComponent(c.id)}/`);
+    return typeof data.text === 'string' ? data.text : String(c.body || '');
+  } catch (_) {
+    return String(c.body || '');
+  }
+}
+
+export async function insertCanned(c) {
   if (!c) return;
-  const body = String(c.body || '');
+  const slash = state.menu.slash;
+  closeMenu();
+  const body = await renderedBody(c);
   const value = el.input.value;
-  if (state.menu.slash || /^\/\S*$/.test(value)) {
+  if (slash || /^\/\S*$/.test(value)) {
     el.input.value = body;
     el.input.setSelectionRange(body.length, body.length);
   } else {

@@ -4,7 +4,9 @@ import { bindAlerts, loadNotifyPref } from './alerts.js';
 import { bindCanned } from './canned.js';
 import { bindComposer } from './composer.js';
 import { joinSession, renderConversationState, saveDraft } from './conversation.js';
-import { bindInbox, refreshWaitTimes, renderInbox } from './inbox.js';
+import { bindInbox, refreshWaitTimes, renderInbox, requestInbox } from './inbox.js';
+import { bindMacros } from './macros.js';
+import { bindManage } from './manage.js';
 import { setConn } from './notice.js';
 import { keyOf } from './sessions.js';
 import { bindShortcuts } from './shortcuts.js';
@@ -12,6 +14,8 @@ import { checkIdle, connect, reconnectNow } from './socket.js';
 import { root, state, WAIT_REFRESH_MS } from './state.js';
 import { bindTeams } from './teams.js';
 import { bindTranscript, queueScrollToBottom, sendRead } from './transcript.js';
+import { bindTriage } from './triage.js';
+import { bindUndo } from './undo.js';
 
 export function bindWindow() {
   window.addEventListener('resize', () => { if (state.stickToBottom) queueScrollToBottom(); });
@@ -38,6 +42,10 @@ if (root) {
   bindAlerts();
   bindShortcuts();
   bindTeams();
+  bindUndo();
+  bindTriage(requestInbox);
+  bindMacros();
+  bindManage();
   bindWindow();
   renderConversationState();
   renderInbox();

@@ -9,8 +9,11 @@ import {
   assigneeOf, canReply, customerName, formatDateTime, isClosed, isHuman, isMine,
   keyOf, pickSessionFields, sameId,
 } from './sessions.js';
+import { renderMacroButton } from './macros.js';
 import { queueCtrl } from './socket.js';
 import { byId, el, root, state } from './state.js';
+import { renderTriage } from './triage.js';
+import { renderReopen } from './undo.js';
 
 export function newConversation(id, summary) {
   return {
@@ -104,6 +107,9 @@ export function renderConversationState() {
   el.conversation.dataset.sessionId = cur ? cur.key : '';
   el.convEmpty.hidden = !!cur;
   el.detailsSession.hidden = !cur;
+  renderMacroButton();
+  renderReopen();
+  if (!cur) renderTriage();
 
   const closed = !cur || isClosed(info);
   const mine = isMine(info);
@@ -214,6 +220,7 @@ export function renderDetails() {
   el.detailClosed.textContent = formatDateTime(info.closed_at);
   // The contact (attributes, earlier conversations) lives in its own module: contact-panel.js.
   showContact(cur.key, info);
+  renderTriage();
 
   const csat = Number(info.csat);
   const rated = Number.isInteger(csat) && csat >= 1 && csat <= 5;

@@ -9,9 +9,13 @@ import {
 import { queueCtrl } from './socket.js';
 import { el, FILTERS, SEARCH_DEBOUNCE_MS, state } from './state.js';
 import { inMyTeam, teamChip } from './teams.js';
+import { isSnoozed, matchesTriage, triageBadges } from './triage.js';
 
 export function requestInbox() {
-  if (queueCtrl({ type: 'inbox', filter: state.filter, search: state.search.trim().slice(0, 200) })) {
+  const frame = { type: 'inbox', filter: state.filter, search: state.search.trim().slice(0, 200) };
+  if (state.labelFilter) frame.label = state.labelFilter;
+  if (state.priorityFilter) frame.priority = state.priorityFilter;
+  if (queueCtrl(frame)) {
     state.inboxPending++;
     state.inboxRequestedAt = Date.now();
   }
@@ -19,6 +23,9 @@ export function requestInbox() {
 
 // Mirrors the server's inbox filters, to re-apply them to live updates.
 export function matchesFilter(s, filter) {
+  // Snoozed conversations are out of every list but "Snoozed" until they wake.
+  if (filter === 'snoozed' || isSnoozed(s)) return filter === 'snoozed' && isSnoozed(s) && matchesTriage(s);
+  if (!matchesTriage(s)) return false;
   const closed = isClosed(s);
   const closedOk = !!state.closedInFilter[filter];
   switch (filter) {
@@ -45,8 +52,10 @@ export function matchesSearch(s, query) {
 
 export const inView = (s) => matchesFilter(s, state.filter) && matchesSearch(s, state.search);
 
+// The server says since when the customer waits (oldest unanswered message or the hand-over;
+// null once answered); otherwise rows show how long ago the last activity was.
 export function waitingSince(s) {
-  const d = parseDate(s.status === 'escalated' && s.escalated_at ? s.escalated_at : s.last_activity_at || s.created_at);
+  const d = parseDate(s.waiting_since || s.last_activity_at || s.created_at);
   return d ? d.getTime() : Date.now();
 }
 
@@ -181,21 +190,21 @@ export function fillInboxItem(li, s) {
       statusBadge,
       handled,
       teamChip(s),
+      ...triageBadges(s),
       h('span', { class: 'inbox-assignee', dataset: { assigned: a ? 'true' : 'false' }, text: a ? a.name : 'Unassigned' })));
   li.setAttribute('aria-label', `${customerName(s)}, ${s.status || ''}${unanswered ? `, ${unanswered} unanswered` : ''}`);
 }
 
 export function waitText(s) {
   const since = Date.now() - waitingSince(s);
-  if (s.status === 'escalated') return 'waiting ' + formatDuration(since);
   if (s.status === 'closed') return 'closed ' + formatDuration(since) + ' ago';
-  if (Number(s.unanswered) > 0) return 'waiting ' + formatDuration(since);
+  if (s.waiting_since) return 'waiting ' + formatDuration(since);
   return formatDuration(since) + ' ago';
 }
 
 export function waitTitle(s) {
-  const iso = s.status === 'escalated' && s.escalated_at ? s.escalated_at : s.last_activity_at;
-  return iso ? (s.status === 'escalated' ? 'Escalated ' : 'Last activity ') + formatDateTime(iso) : '';
+  if (s.waiting_since) return 'Customer waiting since ' + formatDateTime(s.waiting_since);
+  return s.last_activity_at ? 'Last activity ' + formatDateTime(s.last_activity_at) : '';
 }
 
 export function refreshWaitTimes() {

@@ -64,7 +64,7 @@ export const customerName = (s) => {
 export function pickSessionFields(s) {
   const out = {};
   for (const k of ['status', 'handled_by', 'assignee', 'customer_name', 'customer_email', 'display_name', 'contact', 'contact_id', 'created_at',
-    'last_activity_at', 'closed_at', 'csat', 'csat_comment', 'escalated_at', 'team']) {
+    'last_activity_at', 'closed_at', 'csat', 'csat_comment', 'escalated_at', 'team', 'priority', 'labels', 'snoozed_until', 'waiting_since']) {
     if (Object.prototype.hasOwnProperty.call(s, k)) out[k] = s[k];
   }
   if (s.assignee !== undefined && (s.assignee === null || typeof s.assignee !== 'object') && s.assignee_name !== undefined) {

@@ -5,7 +5,7 @@ export const root = document.getElementById('console-app');
 const data = root ? root.dataset : {};
 
 export const FORBIDDEN_CLOSE = 4003;
-export const FILTERS = new Set(['all', 'mine', 'team', 'unassigned', 'escalated', 'ai', 'closed']);
+export const FILTERS = new Set(['all', 'mine', 'team', 'unassigned', 'escalated', 'ai', 'closed', 'snoozed']);
 
 export const WAIT_REFRESH_MS = 30000;
 export const SEARCH_DEBOUNCE_MS = 250;
