@@ -118,6 +118,14 @@ def flush_redis() -> None:
         client.close()
 
 
+def configure_targets(args) -> None:
+    """Point the module at the database and Redis db chosen on the command line."""
+    global DB_NAME, DATABASE_URL, REDIS_URL
+    DB_NAME = args.db_name
+    DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
+
+
 def server_env(args) -> dict[str, str]:
     env = {
         key: value
@@ -137,6 +145,7 @@ def server_env(args) -> dict[str, str]:
             "SESSION_CREATE_RATE": args.session_create_rate,
             "LOG_LEVEL": args.log_level,
             "PYTHONUNBUFFERED": "1",
+            "CHANNEL_LAYER_PREFIX": args.prefix,
         }
     )
     if args.db_conn_max_age is not None:
@@ -154,19 +163,34 @@ def prepare_database(args, env: dict[str, str]) -> None:
 class Daphne:
     """The one server process; its output goes to a log file; stop() is idempotent."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path):
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        *,
+        app: str = "supportdesk.asgi:application",
+        profile: Path | None = None,
+    ):
         self.port = port
         self.log_path = log_path
         self._log = log_path.open("wb")
+        # py-spy starts Daphne as its child (no ptrace permission needed) and writes
+        # collapsed stacks when Daphne exits; bench/profile_top.py summarises them.
+        prefix = []
+        if profile is not None:
+            prefix = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "200"]
+            prefix += ["--nonblocking", "-o", str(profile), "--"]
         self.popen = subprocess.Popen(
             [
+                *prefix,
                 str(BIN / "daphne"),
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(port),
                 *DAPHNE_FLAGS,
-                "supportdesk.asgi:application",
+                app,
             ],
             cwd=ROOT,
             env=env,
@@ -201,13 +225,62 @@ class Daphne:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
-            self.popen.terminate()
+            # SIGINT: py-spy (when profiling) then stops Daphne and writes its output.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGINT)
             try:
-                self.popen.wait(timeout=10)
+                self.popen.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(timeout=5)
         self._log.close()
+
+
+class Worker:
+    """A real Celery worker (the AI's replies), in its own process group."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
+        self._log = log_path.open("wb")
+        self.log_path = log_path
+        self.popen = subprocess.Popen(
+            [str(BIN / "python"), "-m", "celery", "-A", "supportdesk", "worker"]
+            + ["--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip"]
+            + ["--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"Celery exited:\n{self.log_path.read_text()[-3000:]}")
+            if "ready." in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.3)
+        raise RuntimeError("Celery worker did not start")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._log.close()
+
+
+def start_ai_worker(env: dict[str, str], log_path: Path) -> Worker:
+    """Load the demo knowledge base (seed_demo builds its index inline); start a worker."""
+    run([str(BIN / "python"), "manage.py", "seed_demo"], env=env, timeout=180)
+    worker = Worker(env, log_path)
+    worker.wait_ready()
+    return worker
 
 
 HOT_PATH = [
@@ -393,12 +466,17 @@ def create_sessions(port: int, count: int) -> list[dict]:
 
 async def bench(args, port: int, daphne: Daphne) -> dict:
     stats = Stats()
-    sessions = await asyncio.to_thread(create_sessions, port, args.sessions)
-    ids = ",".join(str(uuid.UUID(s["id"])) for s in sessions)  # validated: safe to inline
-    sql = "UPDATE sessions_app_supportsession SET handled_by='human', status='escalated' "
-    sql += f"WHERE id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
-    await asyncio.to_thread(psql, sql)
-    log(f"{len(sessions)} sessions created and set to human/escalated")
+    if args.server == "bare":
+        # The bare consumer has no sessions: any id is a group, any token is accepted.
+        sessions = [{"id": str(uuid.uuid4()), "token": "-"} for _ in range(args.sessions)]
+    else:
+        sessions = await asyncio.to_thread(create_sessions, port, args.sessions)
+    if args.server == "supportdesk" and not args.ai:
+        ids = ",".join(str(uuid.UUID(s["id"])) for s in sessions)  # validated: safe to inline
+        sql = "UPDATE sessions_app_supportsession SET handled_by='human', status='escalated' "
+        sql += f"WHERE id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
+        await asyncio.to_thread(psql, sql)
+        log(f"{len(sessions)} sessions created and set to human/escalated")
 
     clients = [Client(i, sessions[i % len(sessions)], port, stats) for i in range(args.sockets)]
     gate = asyncio.Semaphore(args.connect_concurrency)
@@ -477,9 +555,11 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     log_offset_end = len(log_bytes)
     measurement_log = log_bytes[log_offset_start:].decode(errors="replace")
     before_measure_log = log_bytes[:log_offset_start].decode(errors="replace")
-    stored = await asyncio.to_thread(
-        psql, "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%'"
-    )
+    stored = "0"
+    if args.server == "supportdesk":
+        stored = await asyncio.to_thread(
+            psql, "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%'"
+        )
 
     # --- close the sockets (errors here are reported separately) ----------------------------
     closes = [c.close() for c in clients]
@@ -499,6 +579,9 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     cpu = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
     wall = t_end - t0
     return {
+        "server": args.server,
+        "ai": args.ai,
+        "deliveries_per_s": round(stats.delivered / max(1e-9, t_end - t0), 1),
         "layer": args.layer,
         "sockets": args.sockets,
         "sockets_ready": len(ready),
@@ -586,6 +669,14 @@ def main() -> int:
     parser.add_argument("--db-conn-max-age", type=int, default=None, help="DB_CONN_MAX_AGE env")
     parser.add_argument("--log-level", default="INFO", help="Daphne's LOG_LEVEL")
     parser.add_argument("--reuse-db", action="store_true", help="keep supportdesk_bench")
+    parser.add_argument("--server", choices=["supportdesk", "bare"], default="supportdesk")
+    parser.add_argument(
+        "--ai", action="store_true", help="leave sessions to the AI and start a Celery worker"
+    )
+    parser.add_argument("--db-name", default=DB_NAME, help="PostgreSQL database (re-created)")
+    parser.add_argument("--redis-db", type=int, default=14, help="Redis db number (flushed)")
+    parser.add_argument("--prefix", default="bench", help="CHANNEL_LAYER_PREFIX")
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of Daphne here")
     parser.add_argument("--json-out", type=Path, help="append the summary (one JSON line)")
     parser.add_argument("--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "ws_fanout")
     args = parser.parse_args()
@@ -600,18 +691,25 @@ def main() -> int:
     needed = args.sockets * 2 + 200
     if nofile[0] < needed:
         log(f"warning: open-files limit {nofile[0]} < {needed} needed")
+    configure_targets(args)
     env = server_env(args)
     args.log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_path = args.log_dir / f"daphne-{args.layer}-{args.sockets}-{int(args.rate)}-{port}.log"
+    log_path = args.log_dir / f"daphne-{args.server}-{args.sockets}-{int(args.rate)}-{port}.log"
 
-    log(f"preparing database {DB_NAME}")
-    prepare_database(args, env)
+    if args.server == "supportdesk":
+        log(f"preparing database {DB_NAME}")
+        prepare_database(args, env)
     flush_redis()
-    daphne = None
+    daphne = worker = None
     try:
         version = code_version()
-        daphne = Daphne(env, port, log_path)
+        if args.ai:
+            worker = start_ai_worker(env, args.log_dir / f"celery-{port}.log")
+        app = "bench.bare_asgi:application" if args.server == "bare" else None
+        daphne = Daphne(
+            env, port, log_path, profile=args.profile, **({"app": app} if app else {})
+        )
         daphne.wait_live()
         log(f"Daphne pid {daphne.popen.pid} on port {port}, layer {args.layer}, log {log_path}")
         summary = asyncio.run(asyncio.wait_for(bench(args, port, daphne), args.max_seconds))
@@ -622,6 +720,8 @@ def main() -> int:
     finally:
         if daphne is not None:
             daphne.stop()
+        if worker is not None:
+            worker.stop()
         with contextlib.suppress(Exception):
             flush_redis()
     text = json.dumps(summary, indent=2)
