@@ -53,6 +53,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where the measured server's code lives: this tree, or (--server-root) an export of an older
+# commit, so "before" and "after" run side by side in the same command.
+SERVER_ROOT = ROOT
 BIN = Path(sys.executable).parent
 DB_NAME = "supportdesk_bench"
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
@@ -80,9 +83,15 @@ def log(text: str) -> None:
     print(f"[ws_fanout {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], *, env: dict | None = None, timeout: float = 120) -> str:
+def run(cmd: list[str], *, env: dict | None = None, timeout: float = 120, cwd=None) -> str:
     done = subprocess.run(
-        cmd, cwd=ROOT, env=env, timeout=timeout, capture_output=True, text=True, check=False
+        cmd,
+        cwd=cwd or SERVER_ROOT,
+        env=env,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -157,7 +166,90 @@ def prepare_database(args, env: dict[str, str]) -> None:
     if not args.reuse_db:
         run(["dropdb", *PG, "--if-exists", "--force", DB_NAME], timeout=60)
         run(["createdb", *PG, DB_NAME], timeout=60)
-    run([str(BIN / "python"), "manage.py", "migrate", "--noinput"], env=env, timeout=180)
+    if not args.no_migrate:
+        run([str(BIN / "python"), "manage.py", "migrate", "--noinput"], env=env, timeout=300)
+
+
+_STAFF_LOGINS = """
+import sys
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+user, _ = get_user_model().objects.get_or_create(
+    username="bench-agent", defaults={"is_staff": True, "first_name": "Bench"}
+)
+user.is_staff = True
+user.set_password("bench-password")
+user.save()
+for _ in range(int(sys.argv[-1])):
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    print(store.session_key)
+"""
+
+
+def staff_session_keys(env: dict[str, str], count: int) -> list[str]:
+    """Log a staff user in ``count`` times (Django sessions); return the cookies' values."""
+    out = run(
+        [str(BIN / "python"), "-c", "import django, os; django.setup(); exec(os.environ['_S'])"]
+        + [str(count)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", "_S": _STAFF_LOGINS},
+        timeout=120,
+    )
+    return [line.strip() for line in out.splitlines() if len(line.strip()) >= 32][-count:]
+
+
+class AgentClient:
+    """An agent console socket: records how long an inbox row takes to show a new message."""
+
+    def __init__(self, key: str, port: int, stats: Stats):
+        self.key, self.port, self.stats = key, port, stats
+        self.ws = None
+        self.reader: asyncio.Task | None = None
+
+    async def open(self, timeout: float) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(
+            f"ws://127.0.0.1:{self.port}/ws/agent/",
+            origin=f"http://127.0.0.1:{self.port}",
+            additional_headers={"Cookie": f"sessionid={self.key}"},
+            open_timeout=timeout,
+            close_timeout=3,
+            max_size=2**22,
+            ping_interval=None,
+        )
+        async with asyncio.timeout(timeout):
+            while json.loads(await self.ws.recv()).get("type") != "inbox":
+                pass
+        self.reader = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        with contextlib.suppress(Exception):
+            async for raw in self.ws:
+                now = time.perf_counter()
+                if self.stats.frozen:
+                    continue
+                frame = json.loads(raw)
+                if frame.get("type") != "inbox_update":
+                    continue
+                last = (frame.get("session") or {}).get("last_message") or {}
+                match = re.fullmatch(r"bench message (\d+)", last.get("content") or "")
+                sent = self.stats.sent_at.get(int(match.group(1))) if match else None
+                if sent is not None:
+                    self.stats.inbox_ms.append((now - sent) * 1000)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader
 
 
 class Daphne:
@@ -179,7 +271,7 @@ class Daphne:
         # collapsed stacks when Daphne exits; bench/profile_top.py summarises them.
         prefix = []
         if profile is not None:
-            prefix = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "200"]
+            prefix = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "100"]
             prefix += ["--nonblocking", "-o", str(profile), "--"]
         self.popen = subprocess.Popen(
             [
@@ -192,14 +284,14 @@ class Daphne:
                 *DAPHNE_FLAGS,
                 app,
             ],
-            cwd=ROOT,
+            cwd=ROOT if app.startswith("bench.") else SERVER_ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
-    def wait_live(self, timeout: float = 30) -> None:
+    def wait_live(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
@@ -246,7 +338,7 @@ class Worker:
             [str(BIN / "python"), "-m", "celery", "-A", "supportdesk", "worker"]
             + ["--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip"]
             + ["--without-mingle", "--without-heartbeat"],
-            cwd=ROOT,
+            cwd=SERVER_ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -300,11 +392,12 @@ def code_version() -> dict:
         with contextlib.suppress(OSError):
             digest.update((ROOT / name).read_bytes())
     try:
-        head = run(["git", "rev-parse", "--short", "HEAD"], timeout=10).strip()
-        dirty = run(["git", "status", "--porcelain", "--", *HOT_PATH], timeout=10).split()
+        head = run(["git", "rev-parse", "--short", "HEAD"], timeout=10, cwd=ROOT).strip()
+        dirty = run(["git", "status", "--porcelain", "--", *HOT_PATH], timeout=10, cwd=ROOT).split()
     except (RuntimeError, OSError, subprocess.SubprocessError):
         head, dirty = "unknown", []
     return {
+        "server_root": str(SERVER_ROOT),
         "git_head": head,
         "hot_path_dirty": bool(dirty),
         "hot_path_sha": digest.hexdigest()[:12],
@@ -354,6 +447,7 @@ class Stats:
         self.expected_by_msg: dict[int, int] = {}
         self.acked: set[int] = set()
         self.delivered_by_msg: collections.Counter = collections.Counter()
+        self.inbox_ms: list[float] = []
 
 
 class Client:
@@ -500,6 +594,18 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     if not ready:
         raise RuntimeError(f"no socket became ready: {dict(stats.connect_errors)}")
 
+    agents: list[AgentClient] = []
+    if args.agents:
+        keys = await asyncio.to_thread(staff_session_keys, server_env(args), args.agents)
+        agents = [AgentClient(key, port, stats) for key in keys]
+        results = await asyncio.gather(
+            *(a.open(args.connect_timeout) for a in agents), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for error in failed:
+            stats.connect_errors[f"agent {type(error).__name__}"] += 1
+        log(f"{len(agents) - len(failed)}/{len(agents)} agent console sockets ready")
+
     by_session: dict[str, list[Client]] = collections.defaultdict(list)
     for client in ready:
         by_session[client.session["id"]].append(client)
@@ -562,7 +668,7 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
         )
 
     # --- close the sockets (errors here are reported separately) ----------------------------
-    closes = [c.close() for c in clients]
+    closes = [c.close() for c in clients] + [a.close() for a in agents]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(20):
             await asyncio.gather(*closes, return_exceptions=True)
@@ -608,6 +714,12 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
             "p95": percentile(lat, 95),
             "p99": percentile(lat, 99),
             "max": round(lat[-1], 1) if lat else None,
+        },
+        "agent_sockets": len(agents),
+        "inbox_updates": len(stats.inbox_ms),
+        "inbox_latency_ms": {
+            "p50": percentile(sorted(stats.inbox_ms), 50),
+            "p99": percentile(sorted(stats.inbox_ms), 99),
         },
         "ack_latency_ms": {
             "p50": percentile(sorted(stats.ack_ms), 50),
@@ -676,6 +788,9 @@ def main() -> int:
     parser.add_argument("--db-name", default=DB_NAME, help="PostgreSQL database (re-created)")
     parser.add_argument("--redis-db", type=int, default=14, help="Redis db number (flushed)")
     parser.add_argument("--prefix", default="bench", help="CHANNEL_LAYER_PREFIX")
+    parser.add_argument("--agents", type=int, default=0, help="agent console sockets to open")
+    parser.add_argument("--no-migrate", action="store_true", help="with --reuse-db: skip it")
+    parser.add_argument("--server-root", type=Path, help="run the server from this tree")
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of Daphne here")
     parser.add_argument("--json-out", type=Path, help="append the summary (one JSON line)")
     parser.add_argument("--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "ws_fanout")
@@ -692,6 +807,9 @@ def main() -> int:
     if nofile[0] < needed:
         log(f"warning: open-files limit {nofile[0]} < {needed} needed")
     configure_targets(args)
+    if args.server_root is not None:
+        global SERVER_ROOT
+        SERVER_ROOT = args.server_root.resolve()
     env = server_env(args)
     args.log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -707,9 +825,7 @@ def main() -> int:
         if args.ai:
             worker = start_ai_worker(env, args.log_dir / f"celery-{port}.log")
         app = "bench.bare_asgi:application" if args.server == "bare" else None
-        daphne = Daphne(
-            env, port, log_path, profile=args.profile, **({"app": app} if app else {})
-        )
+        daphne = Daphne(env, port, log_path, profile=args.profile, **({"app": app} if app else {}))
         daphne.wait_live()
         log(f"Daphne pid {daphne.popen.pid} on port {port}, layer {args.layer}, log {log_path}")
         summary = asyncio.run(asyncio.wait_for(bench(args, port, daphne), args.max_seconds))
