@@ -78,15 +78,28 @@ class BareConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-async def _health(scope, receive, send):
-    """Answer /health/live like supportdesk does, so the bench's readiness probe works."""
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
+# What the bare server answers to any HTTP request: a page of 20 messages' worth of JSON, so
+# the REST scenario compares like with like (the transport's ceiling, no database).
+_PAGE = json.dumps(
+    {
+        "count": 20,
+        "next": None,
+        "previous": None,
+        "results": [{"seq": k, "content": f"history {k}", "role": "customer"} for k in range(20)],
+    }
+).encode()
+
+
+async def _http(scope, receive, send):
+    """Answer /health/live (the bench's readiness probe) and any GET with a fixed page."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_PAGE))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": _PAGE})
 
 
 application = ProtocolTypeRouter(
     {
-        "http": _health,
+        "http": _http,
         "websocket": URLRouter([path("ws/sessions/<str:session_id>/", BareConsumer.as_asgi())]),
     }
 )

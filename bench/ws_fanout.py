@@ -155,6 +155,11 @@ def server_env(args) -> dict[str, str]:
             "LOG_LEVEL": args.log_level,
             "PYTHONUNBUFFERED": "1",
             "CHANNEL_LAYER_PREFIX": args.prefix,
+            # Every bench socket and request comes from 127.0.0.1 with one token per session.
+            "WS_TRANSPORT_RATE": "1000000/1s",
+            "WS_MAX_QUEUED_FRAMES": "100000",
+            "CUSTOMER_TOKEN_RATE": "10000000/min",
+            "ANON_IP_RATE": "10000000/min",
         }
     )
     if args.db_conn_max_age is not None:
