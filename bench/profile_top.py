@@ -15,8 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-# Samples under these frames are start-up (imports), not the message path.
-STARTUP = ("load_asgi_app", "django.setup", "setup (django/__init__.py")
+# Samples under these frames are start-up and first-use imports, not the message path.
+STARTUP = ("load_asgi_app", "_find_and_load", "setup (django/__init__.py")
 
 # What a busy sample was doing, by the first matching frame from the leaf up.
 COMPONENTS = [

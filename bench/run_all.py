@@ -283,6 +283,7 @@ QUESTIONS = [
 
 async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> dict:
     first_ms, final_ms, missing = [], [], 0
+    # first_ms_v2: counts only "thinking"/stream (earlier results also counted a late "idle").
 
     async def conversation(i: int, session: dict):
         nonlocal missing
@@ -298,7 +299,11 @@ async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> d
                         while True:
                             frame = json.loads(await ws.recv())
                             kind = frame.get("type")
-                            if first is None and kind in ("agent_status", "stream"):
+                            # "thinking" or a delta: the previous round's late "idle" is no answer.
+                            started = kind == "stream" or (
+                                kind == "agent_status" and frame.get("state") == "thinking"
+                            )
+                            if first is None and started:
                                 first = time.perf_counter()
                             if kind == "message" and frame["message"]["role"] != "customer":
                                 break
@@ -322,6 +327,7 @@ async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> d
         "replies": len(final_ms),
         "missing_replies": missing,
         "first_ms": {"p50": pct(first_ms, 50), "p99": pct(first_ms, 99)},
+        "first_ms_v2": True,
         "final_ms": {"p50": pct(final_ms, 50), "p99": pct(final_ms, 99)},
         "replies_per_s": round(len(final_ms) / wall, 2),
         "worker_processes": 2,
@@ -490,6 +496,56 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=90)
 
 
+def _ms(value: dict | None) -> str:
+    if not isinstance(value, dict):
+        return "—"
+    return " / ".join("—" if value.get(k) is None else f"{value[k]:.0f}" for k in ("p50", "p99"))
+
+
+def table(rows: list[dict]) -> str:
+    """Return the results as one markdown table (what docs/performance.md shows)."""
+    lines = [
+        "| scenario | variant | load (1 min) | result | p50 / p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    stored_before = 0  # runs before this fix counted every run's rows (one reused database)
+    for r in rows:
+        load = r["machine"]["load"][0]
+        if "error" in r:
+            lines.append(f"| {r['scenario']} | {r['variant']} | {load} | error | — |")
+            continue
+        kind = r["scenario"]
+        if kind.startswith("1-"):
+            rate = f" @ {r['rate']}/s" if "rate" in r else ""
+            stored = r.get("messages_stored") or 0
+            if r.get("stored_counts_this_run_only") is None and stored:
+                stored, stored_before = stored - stored_before, stored
+            result = (
+                f"{r['delivery_ratio']:.1%} delivered{rate}, {r['deliveries_per_s']} deliveries/s"
+                + (f", {stored} stored" if r.get("server") != "bare" else "")
+            )
+            if r.get("inbox_updates"):
+                result += f"; console inbox p50/p99 {_ms(r['inbox_latency_ms'])} ms"
+            lat = _ms(r["latency_ms"])
+        elif kind == "2-soak":
+            result = (
+                f"{r['sockets_open']}/{r['sockets']} open, {r['rss_per_connection_kib']} KiB/conn"
+                f" (RSS {r['rss_idle_kib']}→{r['rss_open_kib']} KiB)"
+            )
+            lat = _ms(r["ping_ms"]) + " (ping→pong)"
+        elif kind == "3-agent":
+            result = (
+                f"{r['replies']} replies ({r['missing_replies']} missing), first frame "
+                f"{_ms(r['first_ms'])} ms, {r['replies_per_s_per_worker_process']} replies/s/proc"
+            )
+            lat = _ms(r["final_ms"]) + " (final reply)"
+        else:
+            result = f"{r['answered']}/{r['requests']} answered, {r['achieved_rps']} req/s"
+            lat = _ms(r["rest_ms"])
+        lines.append(f"| {kind} | {r['variant']} | {load} | {result} | {lat} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (≈10 min)")
@@ -499,8 +555,13 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=1)
     parser.add_argument("--json-out", type=Path, default=ROOT / "docs" / "perf" / "results.jsonl")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "perf" / "issue11.png")
+    parser.add_argument("--table", action="store_true", help="print --json-out as markdown")
     parser.add_argument("--tmp", type=Path, default=Path("/tmp/run_all"))  # noqa: S108
     args = parser.parse_args()
+    if args.table:
+        rows = [json.loads(line) for line in args.json_out.read_text().splitlines()]
+        print(table(rows))
+        return 0
     quick = args.quick
     args.seconds = 3 if quick else 10
     args.sweep = [250, 500, 1000] if quick else [100, 250, 500, 1000, 2000]

@@ -56,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Where the measured server's code lives: this tree, or (--server-root) an export of an older
 # commit, so "before" and "after" run side by side in the same command.
 SERVER_ROOT = ROOT
+# --no-flush: share the Redis db with another run (pub/sub keeps no keys; Celery does).
+NO_FLUSH = False
 BIN = Path(sys.executable).parent
 DB_NAME = "supportdesk_bench"
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
@@ -118,6 +120,8 @@ def free_port() -> int:
 
 
 def flush_redis() -> None:
+    if NO_FLUSH:
+        return
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
@@ -189,7 +193,10 @@ user.save()
 for _ in range(int(sys.argv[-1])):
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that loads users (axes' backend, listed first, only guards logins).
+    store[BACKEND_SESSION_KEY] = next(
+        b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")
+    )
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     print(store.session_key)
@@ -239,6 +246,7 @@ class AgentClient:
                 if self.stats.frozen:
                     continue
                 frame = json.loads(raw)
+                self.stats.other_frames[f"agent:{frame.get('type')}"] += 1
                 if frame.get("type") != "inbox_update":
                     continue
                 last = (frame.get("session") or {}).get("last_message") or {}
@@ -668,9 +676,11 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     before_measure_log = log_bytes[:log_offset_start].decode(errors="replace")
     stored = "0"
     if args.server == "supportdesk":
-        stored = await asyncio.to_thread(
-            psql, "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%'"
-        )
+        # This run's sessions only: with --reuse-db earlier runs' rows are still there.
+        ids = ",".join(str(uuid.UUID(x["id"])) for x in sessions)
+        sql = "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%' "
+        sql += f"AND session_id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
+        stored = await asyncio.to_thread(psql, sql)
 
     # --- close the sockets (errors here are reported separately) ----------------------------
     closes = [c.close() for c in clients] + [a.close() for a in agents]
@@ -700,6 +710,7 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
         "sockets_per_session": round(len(ready) / max(1, len(by_session)), 2),
         "messages": sent,
         "messages_stored": int(stored.strip() or 0),
+        "stored_counts_this_run_only": True,
         "acks": stats.acks,
         "rate_target": args.rate,
         "rate_achieved": round(sent / max(1e-9, t_last - t0), 1),
@@ -794,6 +805,7 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=14, help="Redis db number (flushed)")
     parser.add_argument("--prefix", default="bench", help="CHANNEL_LAYER_PREFIX")
     parser.add_argument("--agents", type=int, default=0, help="agent console sockets to open")
+    parser.add_argument("--no-flush", action="store_true", help="leave the Redis db as it is")
     parser.add_argument("--no-migrate", action="store_true", help="with --reuse-db: skip it")
     parser.add_argument("--server-root", type=Path, help="run the server from this tree")
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of Daphne here")
@@ -812,6 +824,8 @@ def main() -> int:
     if nofile[0] < needed:
         log(f"warning: open-files limit {nofile[0]} < {needed} needed")
     configure_targets(args)
+    global NO_FLUSH
+    NO_FLUSH = args.no_flush
     if args.server_root is not None:
         global SERVER_ROOT
         SERVER_ROOT = args.server_root.resolve()
