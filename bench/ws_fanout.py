@@ -571,6 +571,18 @@ def create_sessions(port: int, count: int) -> list[dict]:
     return sessions
 
 
+# With --ai: questions the demo knowledge base answers, so the AI keeps the session (a text it
+# cannot answer is escalated to a person after the first reply, and the AI stops answering).
+AI_QUESTIONS = [
+    "how do i open an account with you",
+    "is it possible to check out as a guest?",
+]
+
+
+def content(args, k: int) -> str:
+    return AI_QUESTIONS[k % len(AI_QUESTIONS)] if args.ai else f"bench message {k}"
+
+
 async def bench(args, port: int, daphne: Daphne) -> dict:
     stats = Stats()
     if args.server == "bare":
@@ -647,7 +659,7 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
             stats.send_errors += 1
             continue
         frame = json.dumps(
-            {"type": "message", "content": f"bench message {k}", "client_msg_id": f"b{k}"}
+            {"type": "message", "content": content(args, k), "client_msg_id": f"b{k}"}
         )
         fanout = sum(1 for c in by_session[sender.session["id"]] if c.ready)
         stats.expected += fanout

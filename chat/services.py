@@ -137,6 +137,9 @@ def _persist_one_statement(
     last_seq, status, handled_by, _ = row
     message.seq = last_seq
     message.session_id = uuid.UUID(str(session_id))
+    # As if loaded from the database: a later save() updates this row instead of inserting.
+    message._state.adding = False
+    message._state.db = connection.alias
     return message, status, handled_by
 
 
