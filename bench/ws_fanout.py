@@ -53,6 +53,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where the measured server's code lives: this tree, or (--server-root) an export of an older
+# commit, so "before" and "after" run side by side in the same command.
+SERVER_ROOT = ROOT
+# --no-flush: share the Redis db with another run (pub/sub keeps no keys; Celery does).
+NO_FLUSH = False
 BIN = Path(sys.executable).parent
 DB_NAME = "supportdesk_bench"
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
@@ -80,9 +85,15 @@ def log(text: str) -> None:
     print(f"[ws_fanout {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], *, env: dict | None = None, timeout: float = 120) -> str:
+def run(cmd: list[str], *, env: dict | None = None, timeout: float = 120, cwd=None) -> str:
     done = subprocess.run(
-        cmd, cwd=ROOT, env=env, timeout=timeout, capture_output=True, text=True, check=False
+        cmd,
+        cwd=cwd or SERVER_ROOT,
+        env=env,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -109,6 +120,8 @@ def free_port() -> int:
 
 
 def flush_redis() -> None:
+    if NO_FLUSH:
+        return
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
@@ -116,6 +129,14 @@ def flush_redis() -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+def configure_targets(args) -> None:
+    """Point the module at the database and Redis db chosen on the command line."""
+    global DB_NAME, DATABASE_URL, REDIS_URL
+    DB_NAME = args.db_name
+    DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    REDIS_URL = f"redis://127.0.0.1:6379/{args.redis_db}"
 
 
 def server_env(args) -> dict[str, str]:
@@ -137,6 +158,12 @@ def server_env(args) -> dict[str, str]:
             "SESSION_CREATE_RATE": args.session_create_rate,
             "LOG_LEVEL": args.log_level,
             "PYTHONUNBUFFERED": "1",
+            "CHANNEL_LAYER_PREFIX": args.prefix,
+            # Every bench socket and request comes from 127.0.0.1 with one token per session.
+            "WS_TRANSPORT_RATE": "1000000/1s",
+            "WS_MAX_QUEUED_FRAMES": "100000",
+            "CUSTOMER_TOKEN_RATE": "10000000/min",
+            "ANON_IP_RATE": "10000000/min",
         }
     )
     if args.db_conn_max_age is not None:
@@ -148,34 +175,136 @@ def prepare_database(args, env: dict[str, str]) -> None:
     if not args.reuse_db:
         run(["dropdb", *PG, "--if-exists", "--force", DB_NAME], timeout=60)
         run(["createdb", *PG, DB_NAME], timeout=60)
-    run([str(BIN / "python"), "manage.py", "migrate", "--noinput"], env=env, timeout=180)
+    if not args.no_migrate:
+        run([str(BIN / "python"), "manage.py", "migrate", "--noinput"], env=env, timeout=300)
+
+
+_STAFF_LOGINS = """
+import sys
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+user, _ = get_user_model().objects.get_or_create(
+    username="bench-agent", defaults={"is_staff": True, "first_name": "Bench"}
+)
+user.is_staff = True
+user.set_password("bench-password")
+user.save()
+for _ in range(int(sys.argv[-1])):
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    # The backend that loads users (axes' backend, listed first, only guards logins).
+    store[BACKEND_SESSION_KEY] = next(
+        b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")
+    )
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    print(store.session_key)
+"""
+
+
+def staff_session_keys(env: dict[str, str], count: int) -> list[str]:
+    """Log a staff user in ``count`` times (Django sessions); return the cookies' values."""
+    out = run(
+        [str(BIN / "python"), "-c", "import django, os; django.setup(); exec(os.environ['_S'])"]
+        + [str(count)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", "_S": _STAFF_LOGINS},
+        timeout=120,
+    )
+    return [line.strip() for line in out.splitlines() if len(line.strip()) >= 32][-count:]
+
+
+class AgentClient:
+    """An agent console socket: records how long an inbox row takes to show a new message."""
+
+    def __init__(self, key: str, port: int, stats: Stats):
+        self.key, self.port, self.stats = key, port, stats
+        self.ws = None
+        self.reader: asyncio.Task | None = None
+
+    async def open(self, timeout: float) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(
+            f"ws://127.0.0.1:{self.port}/ws/agent/",
+            origin=f"http://127.0.0.1:{self.port}",
+            additional_headers={"Cookie": f"sessionid={self.key}"},
+            open_timeout=timeout,
+            close_timeout=3,
+            max_size=2**22,
+            ping_interval=None,
+        )
+        async with asyncio.timeout(timeout):
+            while json.loads(await self.ws.recv()).get("type") != "inbox":
+                pass
+        self.reader = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        with contextlib.suppress(Exception):
+            async for raw in self.ws:
+                now = time.perf_counter()
+                if self.stats.frozen:
+                    continue
+                frame = json.loads(raw)
+                self.stats.other_frames[f"agent:{frame.get('type')}"] += 1
+                if frame.get("type") != "inbox_update":
+                    continue
+                last = (frame.get("session") or {}).get("last_message") or {}
+                match = re.fullmatch(r"bench message (\d+)", last.get("content") or "")
+                sent = self.stats.sent_at.get(int(match.group(1))) if match else None
+                if sent is not None:
+                    self.stats.inbox_ms.append((now - sent) * 1000)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader
 
 
 class Daphne:
     """The one server process; its output goes to a log file; stop() is idempotent."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path):
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        *,
+        app: str = "supportdesk.asgi:application",
+        profile: Path | None = None,
+    ):
         self.port = port
         self.log_path = log_path
         self._log = log_path.open("wb")
+        # py-spy starts Daphne as its child (no ptrace permission needed) and writes
+        # collapsed stacks when Daphne exits; bench/profile_top.py summarises them.
+        prefix = []
+        if profile is not None:
+            prefix = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "100"]
+            prefix += ["--nonblocking", "-o", str(profile), "--"]
         self.popen = subprocess.Popen(
             [
+                *prefix,
                 str(BIN / "daphne"),
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(port),
                 *DAPHNE_FLAGS,
-                "supportdesk.asgi:application",
+                app,
             ],
-            cwd=ROOT,
+            cwd=ROOT if app.startswith("bench.") else SERVER_ROOT,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
-    def wait_live(self, timeout: float = 30) -> None:
+    def wait_live(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
@@ -201,13 +330,62 @@ class Daphne:
 
     def stop(self) -> None:
         if self.popen.poll() is None:
-            self.popen.terminate()
+            # SIGINT: py-spy (when profiling) then stops Daphne and writes its output.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGINT)
             try:
-                self.popen.wait(timeout=10)
+                self.popen.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(timeout=5)
         self._log.close()
+
+
+class Worker:
+    """A real Celery worker (the AI's replies), in its own process group."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
+        self._log = log_path.open("wb")
+        self.log_path = log_path
+        self.popen = subprocess.Popen(
+            [str(BIN / "python"), "-m", "celery", "-A", "supportdesk", "worker"]
+            + ["--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip"]
+            + ["--without-mingle", "--without-heartbeat"],
+            cwd=SERVER_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"Celery exited:\n{self.log_path.read_text()[-3000:]}")
+            if "ready." in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.3)
+        raise RuntimeError("Celery worker did not start")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._log.close()
+
+
+def start_ai_worker(env: dict[str, str], log_path: Path) -> Worker:
+    """Load the demo knowledge base (seed_demo builds its index inline); start a worker."""
+    run([str(BIN / "python"), "manage.py", "seed_demo"], env=env, timeout=180)
+    worker = Worker(env, log_path)
+    worker.wait_ready()
+    return worker
 
 
 HOT_PATH = [
@@ -227,11 +405,12 @@ def code_version() -> dict:
         with contextlib.suppress(OSError):
             digest.update((ROOT / name).read_bytes())
     try:
-        head = run(["git", "rev-parse", "--short", "HEAD"], timeout=10).strip()
-        dirty = run(["git", "status", "--porcelain", "--", *HOT_PATH], timeout=10).split()
+        head = run(["git", "rev-parse", "--short", "HEAD"], timeout=10, cwd=ROOT).strip()
+        dirty = run(["git", "status", "--porcelain", "--", *HOT_PATH], timeout=10, cwd=ROOT).split()
     except (RuntimeError, OSError, subprocess.SubprocessError):
         head, dirty = "unknown", []
     return {
+        "server_root": str(SERVER_ROOT),
         "git_head": head,
         "hot_path_dirty": bool(dirty),
         "hot_path_sha": digest.hexdigest()[:12],
@@ -281,6 +460,7 @@ class Stats:
         self.expected_by_msg: dict[int, int] = {}
         self.acked: set[int] = set()
         self.delivered_by_msg: collections.Counter = collections.Counter()
+        self.inbox_ms: list[float] = []
 
 
 class Client:
@@ -391,14 +571,31 @@ def create_sessions(port: int, count: int) -> list[dict]:
     return sessions
 
 
+# With --ai: questions the demo knowledge base answers, so the AI keeps the session (a text it
+# cannot answer is escalated to a person after the first reply, and the AI stops answering).
+AI_QUESTIONS = [
+    "how do i open an account with you",
+    "is it possible to check out as a guest?",
+]
+
+
+def content(args, k: int) -> str:
+    return AI_QUESTIONS[k % len(AI_QUESTIONS)] if args.ai else f"bench message {k}"
+
+
 async def bench(args, port: int, daphne: Daphne) -> dict:
     stats = Stats()
-    sessions = await asyncio.to_thread(create_sessions, port, args.sessions)
-    ids = ",".join(str(uuid.UUID(s["id"])) for s in sessions)  # validated: safe to inline
-    sql = "UPDATE sessions_app_supportsession SET handled_by='human', status='escalated' "
-    sql += f"WHERE id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
-    await asyncio.to_thread(psql, sql)
-    log(f"{len(sessions)} sessions created and set to human/escalated")
+    if args.server == "bare":
+        # The bare consumer has no sessions: any id is a group, any token is accepted.
+        sessions = [{"id": str(uuid.uuid4()), "token": "-"} for _ in range(args.sessions)]
+    else:
+        sessions = await asyncio.to_thread(create_sessions, port, args.sessions)
+    if args.server == "supportdesk" and not args.ai:
+        ids = ",".join(str(uuid.UUID(s["id"])) for s in sessions)  # validated: safe to inline
+        sql = "UPDATE sessions_app_supportsession SET handled_by='human', status='escalated' "
+        sql += f"WHERE id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
+        await asyncio.to_thread(psql, sql)
+        log(f"{len(sessions)} sessions created and set to human/escalated")
 
     clients = [Client(i, sessions[i % len(sessions)], port, stats) for i in range(args.sockets)]
     gate = asyncio.Semaphore(args.connect_concurrency)
@@ -421,6 +618,18 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     log(f"{len(ready)}/{len(clients)} sockets ready in {connect_s:.1f}s")
     if not ready:
         raise RuntimeError(f"no socket became ready: {dict(stats.connect_errors)}")
+
+    agents: list[AgentClient] = []
+    if args.agents:
+        keys = await asyncio.to_thread(staff_session_keys, server_env(args), args.agents)
+        agents = [AgentClient(key, port, stats) for key in keys]
+        results = await asyncio.gather(
+            *(a.open(args.connect_timeout) for a in agents), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for error in failed:
+            stats.connect_errors[f"agent {type(error).__name__}"] += 1
+        log(f"{len(agents) - len(failed)}/{len(agents)} agent console sockets ready")
 
     by_session: dict[str, list[Client]] = collections.defaultdict(list)
     for client in ready:
@@ -450,7 +659,7 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
             stats.send_errors += 1
             continue
         frame = json.dumps(
-            {"type": "message", "content": f"bench message {k}", "client_msg_id": f"b{k}"}
+            {"type": "message", "content": content(args, k), "client_msg_id": f"b{k}"}
         )
         fanout = sum(1 for c in by_session[sender.session["id"]] if c.ready)
         stats.expected += fanout
@@ -477,12 +686,16 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     log_offset_end = len(log_bytes)
     measurement_log = log_bytes[log_offset_start:].decode(errors="replace")
     before_measure_log = log_bytes[:log_offset_start].decode(errors="replace")
-    stored = await asyncio.to_thread(
-        psql, "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%'"
-    )
+    stored = "0"
+    if args.server == "supportdesk":
+        # This run's sessions only: with --reuse-db earlier runs' rows are still there.
+        ids = ",".join(str(uuid.UUID(x["id"])) for x in sessions)
+        sql = "SELECT count(*) FROM chat_message WHERE client_msg_id LIKE 'b%' "
+        sql += f"AND session_id = ANY('{{{ids}}}'::uuid[])"  # noqa: S608 - UUIDs only
+        stored = await asyncio.to_thread(psql, sql)
 
     # --- close the sockets (errors here are reported separately) ----------------------------
-    closes = [c.close() for c in clients]
+    closes = [c.close() for c in clients] + [a.close() for a in agents]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(20):
             await asyncio.gather(*closes, return_exceptions=True)
@@ -499,6 +712,9 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
     cpu = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
     wall = t_end - t0
     return {
+        "server": args.server,
+        "ai": args.ai,
+        "deliveries_per_s": round(stats.delivered / max(1e-9, t_end - t0), 1),
         "layer": args.layer,
         "sockets": args.sockets,
         "sockets_ready": len(ready),
@@ -506,6 +722,7 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
         "sockets_per_session": round(len(ready) / max(1, len(by_session)), 2),
         "messages": sent,
         "messages_stored": int(stored.strip() or 0),
+        "stored_counts_this_run_only": True,
         "acks": stats.acks,
         "rate_target": args.rate,
         "rate_achieved": round(sent / max(1e-9, t_last - t0), 1),
@@ -525,6 +742,12 @@ async def bench(args, port: int, daphne: Daphne) -> dict:
             "p95": percentile(lat, 95),
             "p99": percentile(lat, 99),
             "max": round(lat[-1], 1) if lat else None,
+        },
+        "agent_sockets": len(agents),
+        "inbox_updates": len(stats.inbox_ms),
+        "inbox_latency_ms": {
+            "p50": percentile(sorted(stats.inbox_ms), 50),
+            "p99": percentile(sorted(stats.inbox_ms), 99),
         },
         "ack_latency_ms": {
             "p50": percentile(sorted(stats.ack_ms), 50),
@@ -586,6 +809,18 @@ def main() -> int:
     parser.add_argument("--db-conn-max-age", type=int, default=None, help="DB_CONN_MAX_AGE env")
     parser.add_argument("--log-level", default="INFO", help="Daphne's LOG_LEVEL")
     parser.add_argument("--reuse-db", action="store_true", help="keep supportdesk_bench")
+    parser.add_argument("--server", choices=["supportdesk", "bare"], default="supportdesk")
+    parser.add_argument(
+        "--ai", action="store_true", help="leave sessions to the AI and start a Celery worker"
+    )
+    parser.add_argument("--db-name", default=DB_NAME, help="PostgreSQL database (re-created)")
+    parser.add_argument("--redis-db", type=int, default=14, help="Redis db number (flushed)")
+    parser.add_argument("--prefix", default="bench", help="CHANNEL_LAYER_PREFIX")
+    parser.add_argument("--agents", type=int, default=0, help="agent console sockets to open")
+    parser.add_argument("--no-flush", action="store_true", help="leave the Redis db as it is")
+    parser.add_argument("--no-migrate", action="store_true", help="with --reuse-db: skip it")
+    parser.add_argument("--server-root", type=Path, help="run the server from this tree")
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of Daphne here")
     parser.add_argument("--json-out", type=Path, help="append the summary (one JSON line)")
     parser.add_argument("--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "ws_fanout")
     args = parser.parse_args()
@@ -600,18 +835,28 @@ def main() -> int:
     needed = args.sockets * 2 + 200
     if nofile[0] < needed:
         log(f"warning: open-files limit {nofile[0]} < {needed} needed")
+    configure_targets(args)
+    global NO_FLUSH
+    NO_FLUSH = args.no_flush
+    if args.server_root is not None:
+        global SERVER_ROOT
+        SERVER_ROOT = args.server_root.resolve()
     env = server_env(args)
     args.log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_path = args.log_dir / f"daphne-{args.layer}-{args.sockets}-{int(args.rate)}-{port}.log"
+    log_path = args.log_dir / f"daphne-{args.server}-{args.sockets}-{int(args.rate)}-{port}.log"
 
-    log(f"preparing database {DB_NAME}")
-    prepare_database(args, env)
+    if args.server == "supportdesk":
+        log(f"preparing database {DB_NAME}")
+        prepare_database(args, env)
     flush_redis()
-    daphne = None
+    daphne = worker = None
     try:
         version = code_version()
-        daphne = Daphne(env, port, log_path)
+        if args.ai:
+            worker = start_ai_worker(env, args.log_dir / f"celery-{port}.log")
+        app = "bench.bare_asgi:application" if args.server == "bare" else None
+        daphne = Daphne(env, port, log_path, profile=args.profile, **({"app": app} if app else {}))
         daphne.wait_live()
         log(f"Daphne pid {daphne.popen.pid} on port {port}, layer {args.layer}, log {log_path}")
         summary = asyncio.run(asyncio.wait_for(bench(args, port, daphne), args.max_seconds))
@@ -622,6 +867,8 @@ def main() -> int:
     finally:
         if daphne is not None:
             daphne.stop()
+        if worker is not None:
+            worker.stop()
         with contextlib.suppress(Exception):
             flush_redis()
     text = json.dumps(summary, indent=2)

@@ -118,7 +118,7 @@ class MessageListApi(APIView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+        return paginator.get_paginated_response([message_payload(m) for m in page])
 
     @extend_schema(
         summary="Post a message",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 import uuid
 from importlib import import_module
@@ -38,7 +37,7 @@ from . import frames, selectors, services
 from .exceptions import MessageRejected
 from .models import CannedResponse, ConnectionKind, MessageRole
 from .ratelimit import SlidingWindowLimiter
-from .serializers import inbox_summary, message_payload
+from .serializers import frame_text, inbox_summary, message_frame, message_payload
 from .signals import agent_connected
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
         """Send one JSON frame; refuses before accept and after close."""
         if self.phase not in (Phase.AWAITING_AUTH, Phase.READY):
             raise SocketNotOpen(f"send of {frame.get('type')!r} in phase {self.phase.value}")
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=frame_text(frame))
 
     async def send_error(self, code: str, detail: str) -> None:
         """Send an `error` frame (the socket stays open) and count it."""
@@ -299,14 +298,20 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
     # --- ordered delivery of a conversation's messages -----------------------------------------
 
     async def _deliver(self, payload: dict) -> None:
-        self.delivered_seq = max(self.delivered_seq, payload["seq"])
-        await self.send_frame({"type": "message", "message": payload})
+        await self._deliver_text(payload["seq"], message_frame(payload))
+
+    async def _deliver_text(self, seq: int, text: str) -> None:
+        """Send an encoded ``message`` frame (the same string for every socket of a group)."""
+        if self.phase not in (Phase.AWAITING_AUTH, Phase.READY):
+            raise SocketNotOpen(f"send of 'message' in phase {self.phase.value}")
+        self.delivered_seq = max(self.delivered_seq, seq)
+        await self.send(text_data=text)
 
     async def deliver_in_order(
-        self, payload: dict, *, session_id: uuid.UUID, for_staff: bool = False
+        self, event: dict, *, session_id: uuid.UUID, for_staff: bool = False
     ) -> None:
-        """Send a live message once and in seq order, after any it overtook."""
-        seq = payload["seq"]
+        """Send a live message (a message_event) once and in seq order, after any it overtook."""
+        seq = event["seq"]
         if seq <= self.delivered_seq:
             return  # already delivered by the backlog or an earlier event
         if seq > self.delivered_seq + 1:
@@ -326,7 +331,7 @@ class SupportConsumer(AsyncJsonWebsocketConsumer):
             )
             for earlier in missing:
                 await self._deliver(earlier)
-        await self._deliver(payload)
+        await self._deliver_text(seq, event["text"])
 
     # --- events from the channel layer ----------------------------------------------------------
 
@@ -446,7 +451,7 @@ class CustomerConsumer(SupportConsumer):
 
     async def chat_message(self, event: dict) -> None:
         if self.phase is Phase.READY:
-            await self.deliver_in_order(event["message"], session_id=self.session_id)
+            await self.deliver_in_order(event, session_id=self.session_id)
 
     async def session_updated(self, event: dict) -> None:
         if self.phase is Phase.READY:
@@ -802,9 +807,8 @@ class AgentConsumer(SupportConsumer):
     # --- events ---------------------------------------------------------------------------------
 
     async def staff_message(self, event: dict) -> None:
-        payload = event["message"]
-        if self.phase is Phase.READY and payload["session_id"] == str(self.joined_session):
-            await self.deliver_in_order(payload, session_id=self.joined_session, for_staff=True)
+        if self.phase is Phase.READY and event["session_id"] == str(self.joined_session):
+            await self.deliver_in_order(event, session_id=self.joined_session, for_staff=True)
 
     async def chat_message(self, event: dict) -> None:
         """The customer-facing copy of a message; agents get the staff copy instead."""

@@ -1,10 +1,19 @@
-"""The one JSON representation of a message, used by REST responses and WebSocket frames."""
+"""The one JSON representation of a message, used by REST responses and WebSocket frames.
+
+``message_payload`` builds it as a plain dict (no DRF on the hot path: measured in
+docs/performance.md, "Issue 11"); the DRF serializers below describe the same fields for the
+OpenAPI schema, and a test keeps both in step. Add a field to a message? Add it to
+``message_payload`` (and to the serializer, for the schema).
+"""
 
 from __future__ import annotations
 
+import datetime
 import json
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -101,11 +110,69 @@ class MessageCreateSerializer(serializers.Serializer):
         return data
 
 
+def api_datetime(value: datetime.datetime | None) -> str | None:
+    """Return ``value`` as DRF's DateTimeField writes it (local time zone, "Z" for UTC)."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    if text.endswith("+00:00"):
+        text = text.removesuffix("+00:00") + "Z"
+    return text
+
+
+def _sources(sources) -> list[dict]:
+    return [
+        {
+            "article_id": int(s["article_id"]),
+            "title": str(s["title"]),
+            "score": float(s["score"]),
+            # The help-center page; None for sources stored before the help center existed.
+            "url": s.get("url"),
+        }
+        for s in sources or []
+    ]
+
+
 def message_payload(message: Message, *, for_staff: bool = False) -> dict:
-    """Return the message as plain JSON-ready data."""
-    serializer = StaffMessageSerializer if for_staff else MessageSerializer
-    # A JSON round trip leaves only plain types, which every channel-layer serializer accepts.
-    return json.loads(json.dumps(serializer(message).data, cls=DjangoJSONEncoder))
+    """Return the message as plain JSON-ready data (the staff copy adds what only agents see)."""
+    # author_id first: a customer's message has none, and must not cost a query to find out.
+    author = message.author if message.author_id is not None else None
+    payload = {
+        "id": str(message.id),
+        "seq": message.seq,
+        "session_id": str(message.session_id),
+        "role": message.role,
+        "content": message.content,
+        # Sanitised HTML for display (supportdesk.richtext, cached per text).
+        "content_html": richtext.render(message.content),
+        "client_msg_id": message.client_msg_id,
+        "created_at": api_datetime(message.created_at),
+        "sources": _sources(message.sources),
+        "confidence": float(message.confidence) if message.confidence is not None else None,
+        "requires_escalation": message.requires_escalation,
+        "author": {"id": author.pk, "name": user_display_name(author)} if author else None,
+        # From the message's own JSON column (no query); the links are signed afresh.
+        "attachments": [
+            attachment_urls(message.session_id, item) for item in message.attachments or []
+        ],
+    }
+    if for_staff:
+        payload["internal"] = message.internal
+        payload["metadata"] = message.metadata
+        payload["in_reply_to"] = (
+            str(message.in_reply_to_id) if message.in_reply_to_id is not None else None
+        )
+    return payload
+
+
+def message_frame(payload: dict) -> str:
+    """Return the WebSocket ``message`` frame for a payload, encoded once for every socket."""
+    return frame_text({"type": "message", "message": payload})
+
+
+def frame_text(frame: dict) -> str:
+    """Encode one outgoing frame (orjson: measured faster than json; same compact output)."""
+    return orjson.dumps(frame, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def waiting_since(session):

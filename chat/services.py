@@ -4,6 +4,11 @@ message_create() is called by the customer WebSocket, the agent console, the RES
 Celery tasks alike: persist under the session's row lock (allocating the next seq), then —
 only after commit — broadcast it and, for a customer message, send ``customer_message_stored``
 (agents subscribes to it and enqueues the reply; chat never imports agents).
+
+On PostgreSQL the common case (no ``authorize`` callback, no ``in_reply_to``) is one SQL
+statement in a short transaction (_persist_one_statement); anything unusual — a re-sent
+client_msg_id, a closed session, a missing one — rolls it back and takes the general path,
+which decides. The broadcast encodes each copy of the ``message`` frame once (message_broadcast).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from sessions_app.exceptions import AlreadyAssigned, SessionClosed, SessionNotFound
@@ -30,7 +35,7 @@ from supportdesk.metrics import MESSAGES
 from . import attachments as attachment_service
 from .exceptions import MessageRejected, MessageTooLong
 from .models import AttachmentKind, Connection, Message, MessageRole
-from .serializers import message_payload
+from .serializers import message_frame, message_payload
 from .signals import customer_message_stored, message_created
 
 logger = logging.getLogger(__name__)
@@ -71,6 +76,90 @@ def _resent(session: SupportSession, client_msg_id: str | None) -> Message | Non
     return Message.objects.filter(session=session, client_msg_id=client_msg_id).first()
 
 
+# The statement of the PostgreSQL path: lock the session row and take the next seq (UPDATE),
+# then insert the message with that seq unless the session is closed to people or the row
+# conflicts (a re-sent client_msg_id). Both in ONE statement, inside a transaction the caller
+# rolls back when nothing was inserted, so a refused message never consumes a seq. The
+# conflict check runs after the row lock is held, so it sees every committed re-send.
+_PERSIST_SQL = """
+WITH s AS (
+    UPDATE {session_table} SET last_seq = last_seq + 1, last_activity_at = %s
+    WHERE id = %s
+    RETURNING id, last_seq, status, handled_by, snoozed_until IS NOT NULL AS snoozed
+), i AS (
+    INSERT INTO {message_table} ({columns})
+    SELECT {values} FROM s WHERE NOT (s.status = %s AND %s) AND NOT (s.snoozed AND %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT s.last_seq, s.status, s.handled_by, (SELECT count(*) FROM i) FROM s
+"""
+
+
+def _persist_one_statement(
+    *,
+    session_id: uuid.UUID | str,
+    refuse_if_closed: bool,
+    refuse_if_snoozed: bool,
+    fields: dict[str, Any],
+) -> tuple[Message, str, str] | None:
+    """Store a message in one statement on PostgreSQL; None when the general path must decide.
+
+    Returns the message and the session's status and handled_by as they were under the lock.
+    Every concrete field of Message is written (defaults and auto_now_add applied as
+    ``Model.save`` would), so a field added to the model needs no change here.
+    """
+    now = timezone.now()
+    message = Message(seq=0, **fields)
+    columns, placeholders, params = [], [], []
+    connection = connections[router.db_for_write(Message)]
+    quote = connection.ops.quote_name
+    for field in Message._meta.concrete_fields:
+        columns.append(quote(field.column))
+        if field.attname == "seq":
+            placeholders.append("s.last_seq")
+            continue
+        if field.attname == "session_id":
+            placeholders.append("s.id")
+            continue
+        value = field.pre_save(message, add=True)
+        placeholders.append("%s")
+        params.append(field.get_db_prep_save(value, connection=connection))
+    sql = _PERSIST_SQL.format(
+        session_table=quote(SupportSession._meta.db_table),
+        message_table=quote(Message._meta.db_table),
+        columns=", ".join(columns),
+        values=", ".join(placeholders),
+    )
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [
+                    now,
+                    session_id,
+                    *params,
+                    SessionStatus.CLOSED,
+                    refuse_if_closed,
+                    refuse_if_snoozed,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None or row[3] != 1:
+            # No session, a closed or snoozed one, or a re-send: undo the seq and let the
+            # general path find out which (it raises, reopens, wakes, or returns the stored
+            # message).
+            transaction.set_rollback(True, using=connection.alias)
+            return None
+    last_seq, status, handled_by, _ = row
+    message.seq = last_seq
+    message.session_id = uuid.UUID(str(session_id))
+    # As if loaded from the database: a later save() updates this row instead of inserting.
+    message._state.adding = False
+    message._state.db = connection.alias
+    return message, status, handled_by
+
+
 def message_create(
     *,
     session_id: uuid.UUID | str,
@@ -101,6 +190,36 @@ def message_create(
     content = _validate_content(
         content, MessageRole.AGENT if internal else role, has_attachments=bool(attachment_ids)
     )
+    fields = {
+        "role": role,
+        "content": content,
+        "client_msg_id": client_msg_id,
+        "author": author,
+        "sources": sources or [],
+        "confidence": confidence,
+        "requires_escalation": requires_escalation,
+        "in_reply_to_id": in_reply_to_id,
+        "internal": internal,
+        "metadata": metadata or {},
+        "attachments": [],
+    }
+    if (
+        authorize is None
+        and in_reply_to_id is None
+        and not attachment_ids  # claiming uploads needs the session's lock
+        and connections[router.db_for_write(Message)].vendor == "postgresql"
+    ):
+        stored = _persist_one_statement(
+            session_id=session_id,
+            refuse_if_closed=role in _HUMAN_ROLES and not internal,
+            # A customer wakes a snoozed conversation: the general path does that.
+            refuse_if_snoozed=role == MessageRole.CUSTOMER,
+            fields=fields,
+        )
+        if stored is not None:
+            message, status, handled_by = stored
+            _after_commit(message, status=status, handled_by=handled_by)
+            return MessageResult(message, created=True)
     with transaction.atomic():
         session = _session_locked(session_id)
         existing = _resent(session, client_msg_id)
@@ -134,59 +253,66 @@ def message_create(
         session.last_seq += 1
         session.last_activity_at = now
         session.save(update_fields=["last_seq", "last_activity_at"])
-        message = Message.objects.create(
-            session=session,
-            seq=session.last_seq,
-            role=role,
-            content=content,
-            client_msg_id=client_msg_id,
-            author=author,
-            sources=sources or [],
-            confidence=confidence,
-            requires_escalation=requires_escalation,
-            in_reply_to_id=in_reply_to_id,
-            internal=internal,
-            metadata=metadata or {},
-            attachments=[attachment_service.attachment_summary(f) for f in files],
-        )
+        fields["attachments"] = [attachment_service.attachment_summary(f) for f in files]
+        message = Message.objects.create(session=session, seq=session.last_seq, **fields)
         if files:
             attachment_service.attachments_link(message=message, attachments=files)
-        answer_with_ai = (
-            role == MessageRole.CUSTOMER
-            and session.status == SessionStatus.OPEN
-            and session.handled_by == HandledBy.AI
-        )
-        transaction.on_commit(lambda: message_broadcast(message=message))
-        transaction.on_commit(lambda: MESSAGES.labels(role).inc())
-        # Before the announcement below: with eager Celery (embedded mode) the AI's reply is
-        # stored inside that callback, and its event must not overtake this one.
-        send_after_commit(
-            message_created,
-            message_id=message.id,
-            session_id=session.pk,
-            internal=internal,
-            role=role,
-        )
-        if role == MessageRole.CUSTOMER:
-            # robust: the row is committed whatever a receiver does after it (a broker outage
-            # must not turn a stored message into a 500; the unanswered sweep catches up).
-            transaction.on_commit(
-                lambda: _customer_message_announce(message, awaits_ai=answer_with_ai),
-                robust=True,
-            )
+        _after_commit(message, status=session.status, handled_by=session.handled_by)
     return MessageResult(message, created=True)
+
+
+def _after_commit(message: Message, *, status: str, handled_by: str) -> None:
+    """Schedule what follows a stored message: broadcast, metric, domain signals.
+
+    ``status`` and ``handled_by`` are the session's as seen under its row lock. Called inside
+    the storing transaction or, on the one-statement path, right after it committed (then
+    on_commit runs the callbacks at once, or at the commit of an enclosing transaction).
+    """
+    role = message.role
+    answer_with_ai = (
+        role == MessageRole.CUSTOMER and status == SessionStatus.OPEN and handled_by == HandledBy.AI
+    )
+    transaction.on_commit(lambda: message_broadcast(message=message))
+    transaction.on_commit(lambda: MESSAGES.labels(role).inc())
+    # Before the announcement below: with eager Celery (embedded mode) the AI's reply is
+    # stored inside that callback, and its event must not overtake this one.
+    send_after_commit(
+        message_created,
+        message_id=message.id,
+        session_id=message.session_id,
+        internal=message.internal,
+        role=role,
+    )
+    if role == MessageRole.CUSTOMER:
+        # robust: the row is committed whatever a receiver does after it (a broker outage
+        # must not turn a stored message into a 500; the unanswered sweep catches up).
+        transaction.on_commit(
+            lambda: _customer_message_announce(message, awaits_ai=answer_with_ai),
+            robust=True,
+        )
+
+
+def message_event(event_type: str, message: Message, *, for_staff: bool = False) -> dict:
+    """Return a channel-layer event carrying the message's ``message`` frame, encoded once.
+
+    Every socket of the group sends ``text`` as it is; ``seq`` is all a consumer reads (to
+    keep its deliveries in order and once each).
+    """
+    return {
+        "type": event_type,
+        "session_id": str(message.session_id),
+        "seq": message.seq,
+        "text": message_frame(message_payload(message, for_staff=for_staff)),
+    }
 
 
 def message_broadcast(*, message: Message) -> None:
     """Send a stored message to the sockets that may see it (internal notes: staff only)."""
-    staff_event = {"type": "staff.message", "message": message_payload(message, for_staff=True)}
+    staff_event = message_event("staff.message", message, for_staff=True)
     sends = [(realtime.session_staff_group(message.session_id), staff_event)]
     if not message.internal:
         sends.append(
-            (
-                realtime.session_group(message.session_id),
-                {"type": "chat.message", "message": message_payload(message)},
-            )
+            (realtime.session_group(message.session_id), message_event("chat.message", message))
         )
     sends.append(
         (

@@ -299,12 +299,9 @@ async def test_out_of_order_broadcasts_are_delivered_in_seq_order():
         # A late duplicate of an older broadcast is dropped; a jump ahead fills the gap.
         third = await post(session, "three")
         await ws.receive_json_from(timeout=TIMEOUT)
-        from chat.serializers import message_payload
+        from chat.services import message_event
 
-        layer_event = {
-            "type": "chat.message",
-            "message": await database_sync_to_async(message_payload)(first),
-        }
+        layer_event = await database_sync_to_async(message_event)("chat.message", first)
         from channels.layers import get_channel_layer
 
         await get_channel_layer().group_send(realtime.session_group(session.pk), layer_event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -117,7 +118,7 @@ def test_broadcast_happens_only_after_commit():
         assert received() == []  # nothing leaves before the commit
     events = received()
     assert [e["type"] for e in events] == ["chat.message"]
-    assert events[0]["message"]["content"] == "hello"
+    assert json.loads(events[0]["text"])["message"]["content"] == "hello"
 
 
 def test_rolled_back_message_is_never_broadcast():
