@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 
-from sessions_app.admin import SupportSessionAdmin
+from sessions_app.admin import SupportSessionAdmin, seconds_display
 from sessions_app.models import SupportSession
 
+from .metrics_selectors import first_response_seconds, resolution_seconds, sessions_with_timings
 from .models import CannedResponse, Connection, Message
 
 
@@ -94,4 +95,25 @@ admin.site.unregister(SupportSession)
 
 @admin.register(SupportSession)
 class SupportSessionWithTranscriptAdmin(SupportSessionAdmin):
+    """The session admin with its transcript and honest timings (chat.metrics_selectors)."""
+
     inlines = [*SupportSessionAdmin.inlines, MessageInline]
+    list_display = [
+        *SupportSessionAdmin.list_display[:-2],
+        "first_response",
+        "resolution",
+        *SupportSessionAdmin.list_display[-2:],
+    ]
+    readonly_fields = [*SupportSessionAdmin.readonly_fields, "first_response", "resolution"]
+
+    def get_queryset(self, request):
+        return sessions_with_timings(super().get_queryset(request))
+
+    # Only a person's reply counts: the AI's answers and its hand-over text are not responses.
+    @admin.display(description="first response")
+    def first_response(self, session):
+        return seconds_display(first_response_seconds(session))
+
+    @admin.display(description="resolution")
+    def resolution(self, session):
+        return seconds_display(resolution_seconds(session))

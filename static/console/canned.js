@@ -25,7 +25,6 @@ export function closeMenu() {
   state.menu = { open: false, items: [], active: 0, slash: false };
   el.menu.hidden = true;
   el.menu.textContent = '';
-  el.input.setAttribute('aria-expanded', 'false');
   el.input.removeAttribute('aria-activedescendant');
   el.cannedBtn.setAttribute('aria-expanded', 'false');
 }
@@ -52,7 +51,6 @@ export function renderMenu(query) {
     el.menu.append(li);
   });
   el.menu.hidden = false;
-  el.input.setAttribute('aria-expanded', 'true');
   el.cannedBtn.setAttribute('aria-expanded', 'true');
   if (items.length) el.input.setAttribute('aria-activedescendant', 'canned-option-' + active);
   else el.input.removeAttribute('aria-activedescendant');
