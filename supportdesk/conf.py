@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER": 5,
     "WEBHOOK_LOG_RETENTION_DAYS": 30,
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": False,
+    # Knowledge gaps (agents/gaps.py): how many recent non-answers are grouped, and how alike
+    # (cosine of sentence vectors) two questions must be to share a group.
+    "KNOWLEDGE_GAPS_WINDOW": 300,
+    "KNOWLEDGE_GAPS_SIMILARITY": 0.55,
 }
 
 

@@ -377,6 +377,14 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", defaul
 if not WEBHOOK_RETRY_SCHEDULE or any(delay < 0 for delay in WEBHOOK_RETRY_SCHEDULE):
     raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, at least one.")
 
+# --- Knowledge gaps (docs/console.md "Knowledge gaps") ------------------------------------
+KNOWLEDGE_GAPS_WINDOW = env.int("KNOWLEDGE_GAPS_WINDOW", default=300)  # recent non-answers read
+KNOWLEDGE_GAPS_SIMILARITY = env.float("KNOWLEDGE_GAPS_SIMILARITY", default=0.55)  # cosine to join
+if KNOWLEDGE_GAPS_WINDOW < 1 or not 0 < KNOWLEDGE_GAPS_SIMILARITY <= 1:
+    raise ImproperlyConfigured(
+        "KNOWLEDGE_GAPS_WINDOW must be ≥ 1 and KNOWLEDGE_GAPS_SIMILARITY in (0, 1]."
+    )
+
 # --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
