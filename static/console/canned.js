@@ -33,7 +33,8 @@ export function renderMenu(query) {
   const { items, active } = state.menu;
   el.menu.textContent = '';
   if (!items.length) {
-    el.menu.append(h('li', { class: 'canned-empty', role: 'presentation',
+    // A listbox must hold options (axe: aria-required-children): the empty state is a disabled one.
+    el.menu.append(h('li', { class: 'canned-empty', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false',
       text: state.canned.length ? `No canned response matches “/${query}”.` : 'No canned responses yet.' }));
   }
   items.forEach((c, i) => {
