@@ -176,3 +176,20 @@ def articles_search(query: str, *, limit: int = 3) -> list[ArticleHit]:
             ArticleHit(article_id=pk, slug=hit.key, title=title, body=body, score=hit.score)
         )
     return hits
+
+
+def articles_search_many(queries: list[str], *, limit: int = 3) -> list[list[ArticleHit]]:
+    """Return ``articles_search`` for each query, reading the current index once for all."""
+    index, articles = _cache.current()
+    out = []
+    for query in queries:
+        hits = []
+        for hit in index.search(query, limit=limit):
+            found = articles.get(hit.key)
+            if found is not None:
+                pk, title, body = found
+                hits.append(
+                    ArticleHit(article_id=pk, slug=hit.key, title=title, body=body, score=hit.score)
+                )
+        out.append(hits)
+    return out

@@ -4,11 +4,12 @@
 from django import forms
 from django.contrib import admin
 
-from sessions_app.admin import SupportSessionAdmin
+from sessions_app.admin import SupportSessionAdmin, seconds_display
 from sessions_app.models import SupportSession
 from sessions_app.serializers import user_display_name
 
 from . import selectors
+from .metrics_selectors import first_response_seconds, resolution_seconds, sessions_with_timings
 from .models import CannedResponse, Connection, Macro, Message, MessageRole
 from .placeholders import PLACEHOLDERS, placeholders_check
 
@@ -130,7 +131,8 @@ admin.site.unregister(SupportSession)
 
 @admin.register(SupportSession)
 class SupportSessionWithTranscriptAdmin(SupportSessionAdmin):
-    """The session page with its transcript drawn as a conversation (bubbles by role)."""
+    """The session page: its transcript drawn as a conversation (bubbles by role) and
+    honest timings (chat.metrics_selectors)."""
 
     change_form_template = "admin/chat/supportsession/change_form.html"
 
@@ -142,3 +144,23 @@ class SupportSessionWithTranscriptAdmin(SupportSessionAdmin):
             extra["transcript_total"] = session.last_seq
             extra["transcript_limit"] = selectors.TRANSCRIPT_LIMIT
         return super().change_view(request, object_id, form_url, extra)
+
+    list_display = [
+        *SupportSessionAdmin.list_display[:-2],
+        "first_response",
+        "resolution",
+        *SupportSessionAdmin.list_display[-2:],
+    ]
+    readonly_fields = [*SupportSessionAdmin.readonly_fields, "first_response", "resolution"]
+
+    def get_queryset(self, request):
+        return sessions_with_timings(super().get_queryset(request))
+
+    # Only a person's reply counts: the AI's answers and its hand-over text are not responses.
+    @admin.display(description="first response")
+    def first_response(self, session):
+        return seconds_display(first_response_seconds(session))
+
+    @admin.display(description="resolution")
+    def resolution(self, session):
+        return seconds_display(resolution_seconds(session))

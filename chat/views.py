@@ -1,5 +1,7 @@
 """Pages: the customer chat page and the agent console (with its login)."""
 
+import functools
+
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, redirect_to_login
 from django.shortcuts import render
@@ -44,19 +46,30 @@ class ConsoleLoginView(LoginView):
         return reverse("console")
 
 
-@never_cache
+def staff_page(view):
+    """Let staff through; send anonymous visitors to the console's login, refuse others (403)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), login_url=reverse("console-login"))
+        if not user.is_staff:
+            return render(
+                request,
+                "console/login.html",
+                {"denied": True, "form": AuthenticationForm(request)},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+@staff_page
 def console_page(request):
     """Render the live agent console for staff; everyone else goes to its login page."""
     user = request.user
-    if not user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), login_url=reverse("console-login"))
-    if not user.is_staff:
-        return render(
-            request,
-            "console/login.html",
-            {"denied": True, "form": AuthenticationForm(request)},
-            status=403,
-        )
     return render(
         request,
         "console/index.html",

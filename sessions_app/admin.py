@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from django.contrib import admin, messages
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -107,10 +107,11 @@ class ContactAdmin(admin.ModelAdmin):
         )
 
 
-def _seconds(delta) -> str:
-    if delta is None:
+def seconds_display(value: float | None) -> str:
+    """Return a duration in seconds as "42 s", "3 min 5 s" or "2 h 10 min" ("—" for none)."""
+    if value is None:
         return "—"
-    seconds = int(delta.total_seconds())
+    seconds = int(value)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
@@ -158,8 +159,6 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "message_count",
         "csat",
         "csat_comment_short",
-        "first_response",
-        "duration",
         "created_at",
         "last_activity_at",
     ]
@@ -197,12 +196,10 @@ class SupportSessionAdmin(admin.ModelAdmin):
         "closed_at",
         "csat",
         "csat_comment",
-        "first_response",
-        "duration",
     ]
     date_hierarchy = "created_at"
-    # The transcript inline is added by chat's admin (chat owns Message; this app must not
-    # import it).
+    # The transcript and the first response / resolution columns are added by chat's admin
+    # (chat owns Message and the metrics selectors; this app must not import them).
     inlines = [SessionEventInline]
     actions = ["escalate", "assign_to_me", "hand_back_to_ai", "close"]
 
@@ -243,17 +240,11 @@ class SupportSessionAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
-        # Through the reverse relation "messages" (no import of chat): roles by their values.
+        # Through the reverse relation "messages" (no import of chat).
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                visible_messages=Count("messages", filter=Q(messages__internal=False)),
-                first_answer_at=Min(
-                    "messages__created_at",
-                    filter=Q(messages__role__in=["assistant", "agent"]),
-                ),
-            )
+            .annotate(visible_messages=Count("messages", filter=Q(messages__internal=False)))
         )
 
     @admin.display(description="messages", ordering="visible_messages")
@@ -264,15 +255,6 @@ class SupportSessionAdmin(admin.ModelAdmin):
     def csat_comment_short(self, session):
         comment = session.csat_comment
         return (comment[:80] + "…" if len(comment) > 80 else comment) or "—"
-
-    @admin.display(description="first response")
-    def first_response(self, session):
-        first = getattr(session, "first_answer_at", None)
-        return _seconds(first - session.created_at) if first else "—"
-
-    @admin.display(description="duration")
-    def duration(self, session):
-        return _seconds(session.closed_at - session.created_at) if session.closed_at else "—"
 
     def _apply(self, request, queryset, action, **kwargs):
         done = 0

@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "RESUME_LINK_MAX_AGE_HOURS": 72,
     "TRANSCRIPT_EMAIL_DEBOUNCE_MINUTES": 10,
     "AGENT_ANSWER_WHILE_WAITING": False,
+    # Knowledge gaps (agents/gaps.py): how many recent non-answers are grouped, and how alike
+    # (cosine of sentence vectors) two questions must be to share a group.
+    "KNOWLEDGE_GAPS_WINDOW": 300,
+    "KNOWLEDGE_GAPS_SIMILARITY": 0.55,
 }
 
 

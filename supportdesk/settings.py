@@ -446,6 +446,13 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Support <support@localhost>")
+# --- Knowledge gaps (docs/console.md "Knowledge gaps") ------------------------------------
+KNOWLEDGE_GAPS_WINDOW = env.int("KNOWLEDGE_GAPS_WINDOW", default=300)  # recent non-answers read
+KNOWLEDGE_GAPS_SIMILARITY = env.float("KNOWLEDGE_GAPS_SIMILARITY", default=0.55)  # cosine to join
+if KNOWLEDGE_GAPS_WINDOW < 1 or not 0 < KNOWLEDGE_GAPS_SIMILARITY <= 1:
+    raise ImproperlyConfigured(
+        "KNOWLEDGE_GAPS_WINDOW must be ≥ 1 and KNOWLEDGE_GAPS_SIMILARITY in (0, 1]."
+    )
 
 # --- Operations surface: who may scrape /metrics (staff sessions always may) ----------------
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -7,8 +7,8 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents import api as kb_api
-from agents import helpcenter
-from chat import api_canned, api_macros
+from agents import gaps_views, helpcenter
+from chat import api_canned, api_macros, reports_views
 from chat import ops as chat_ops
 from chat.api import MessageListApi, NoteCreateApi
 from chat.api_attachments import AttachmentFileApi, AttachmentThumbnailApi, AttachmentUploadApi
@@ -187,6 +187,11 @@ urlpatterns = [
     path("", chat_page, name="chat"),
     path("console/", console_page, name="console"),
     path("console/login/", ConsoleLoginView.as_view(), name="console-login"),
+    path("console/reports/", reports_views.reports_page, name="console-reports"),
+    path("console/reports/export.csv", reports_views.reports_csv, name="console-reports-csv"),
+    path("console/gaps/", gaps_views.gaps_page, name="console-gaps"),
+    path("console/gaps/add-examples/", gaps_views.gap_add_examples, name="console-gaps-add"),
+    path("console/gaps/draft-article/", gaps_views.gap_draft_article, name="console-gaps-draft"),
     path("console/logout/", LogoutView.as_view(next_page="console-login"), name="console-logout"),
     # The embeddable widget: its loader, its per-site config (CORS) and its framed page.
     path("widget.js", widget_loader, name="widget-loader"),

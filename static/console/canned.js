@@ -26,7 +26,6 @@ export function closeMenu() {
   state.menu = { open: false, items: [], active: 0, slash: false };
   el.menu.hidden = true;
   el.menu.textContent = '';
-  el.input.setAttribute('aria-expanded', 'false');
   el.input.removeAttribute('aria-activedescendant');
   el.cannedBtn.setAttribute('aria-expanded', 'false');
 }
@@ -35,7 +34,8 @@ export function renderMenu(query) {
   const { items, active } = state.menu;
   el.menu.textContent = '';
   if (!items.length) {
-    el.menu.append(h('li', { class: 'canned-empty', role: 'presentation',
+    // A listbox must hold options (axe: aria-required-children): the empty state is a disabled one.
+    el.menu.append(h('li', { class: 'canned-empty', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false',
       text: state.canned.length ? `No canned response matches “/${query}”.` : 'No canned responses yet.' }));
   }
   items.forEach((c, i) => {
@@ -53,7 +53,6 @@ export function renderMenu(query) {
     el.menu.append(li);
   });
   el.menu.hidden = false;
-  el.input.setAttribute('aria-expanded', 'true');
   el.cannedBtn.setAttribute('aria-expanded', 'true');
   if (items.length) el.input.setAttribute('aria-activedescendant', 'canned-option-' + active);
   else el.input.removeAttribute('aria-activedescendant');
