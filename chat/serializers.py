@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sessions_app.serializers import AuthorSerializer, user_display_name
@@ -18,10 +19,21 @@ class SourceSerializer(serializers.Serializer):
     score = serializers.FloatField()
 
 
+class SuggestionSerializer(serializers.Serializer):
+    """A quick reply the AI offers: pressing it sends ``text`` as a customer message."""
+
+    label = serializers.CharField()
+    text = serializers.CharField()
+    article_id = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(allow_null=True)
+    action = serializers.ChoiceField(choices=["message", "handover"])
+
+
 class MessageSerializer(serializers.ModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
     author = AuthorSerializer(read_only=True, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
+    suggestions = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -37,8 +49,14 @@ class MessageSerializer(serializers.ModelSerializer):
             "confidence",
             "requires_escalation",
             "author",
+            "suggestions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SuggestionSerializer(many=True))
+    def get_suggestions(self, message: Message) -> list[dict]:
+        # Kept in the AI's decision metadata (agents.decision); [] for every other message.
+        return (message.metadata or {}).get("suggestions") or []
 
 
 class StaffMessageSerializer(MessageSerializer):

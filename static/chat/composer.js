@@ -4,29 +4,37 @@ import { growTextarea, isComposing, updateCharCounter } from '../common/ui.js';
 import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
+import { pruneSuggestions } from './suggestions.js';
 import { config, el, state, TEXT } from './state.js';
 import { clearNotice, showNotice } from './status.js';
 
 export function submitComposer() {
   const content = el.input.value.trim();
   if (!content) return;
-  if (state.closed) {
-    showNotice(TEXT.closed, { key: 'composer' });
-    return;
-  }
   if (charCount(content) > config.maxChars) {
     showNotice(`Your message is too long. Please keep it under ${config.maxChars.toLocaleString()} characters.`, { key: 'composer' });
     return;
   }
-  clearNotice('composer');
-  queueMessage(content);
+  if (!sendText(content)) return;
   el.input.value = '';
   autoGrow();
   updateCounter();
   stopTyping();
+}
+
+// Queue one customer message (typed, or a quick reply pressed); false when the conversation is closed.
+export function sendText(content) {
+  if (state.closed) {
+    showNotice(TEXT.closed, { key: 'composer' });
+    return false;
+  }
+  clearNotice('composer');
+  queueMessage(content);
+  pruneSuggestions();
   state.stickToBottom = true;
   afterRender();
   flushOutbox();
+  return true;
 }
 
 export function autoGrow() {

@@ -6,6 +6,7 @@ import { notifyEmbed } from './embed.js';
 import { confirmPending } from './outbox.js';
 import { el, state, TEXT } from './state.js';
 import { scheduleRead, setAgentThinking, setPeerTyping, setStatusNotice } from './status.js';
+import { pruneSuggestions, suggestionsEl } from './suggestions.js';
 
 export function receiveMessage(m) {
   const seq = toSeq(m.seq);
@@ -33,6 +34,7 @@ export function receiveMessage(m) {
   const li = buildMessage(m, role);
   insertBySeq(li, seq);
   markRendered(seq, m.id);
+  pruneSuggestions();
 
   // Only live messages may change the banner; replayed history is described by the session state.
   if (role === 'assistant' && m.requires_escalation && !state.closed && seq !== null && seq > state.liveAfterSeq) {
@@ -63,12 +65,16 @@ export function buildMessage(m, role) {
   if (role === 'assistant') {
     const sources = C.sourcesEl(m.sources, false);
     if (sources) li.append(sources);
+    const quick = suggestionsEl(m);
+    if (quick) li.append(quick);
   }
 
   const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
   // A hand-over message's (low) retrieval confidence means nothing to the customer; agents
   // still see it in the console.
-  const pct = role === 'assistant' && !m.requires_escalation ? C.confidencePct(m.confidence) : null;
+  // Nor does any reply not drawn from an article (a clarifying question, a decline, small talk).
+  const answered = Array.isArray(m.sources) && m.sources.length > 0;
+  const pct = role === 'assistant' && !m.requires_escalation && answered ? C.confidencePct(m.confidence) : null;
   if (pct !== null) {
     meta.append(h('span', { class: 'msg-confidence', text: `Confidence: ${pct}%` }));
   }
