@@ -4,7 +4,7 @@ import { growTextarea, isComposing, updateCharCounter } from '../common/ui.js';
 import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
-import { pruneSuggestions } from './suggestions.js';
+import { clearSuggestions } from './suggestions.js';
 import { config, el, state, TEXT } from './state.js';
 import { clearNotice, showNotice } from './status.js';
 
@@ -30,7 +30,7 @@ export function sendText(content) {
   }
   clearNotice('composer');
   queueMessage(content);
-  pruneSuggestions();
+  clearSuggestions();
   state.stickToBottom = true;
   afterRender();
   flushOutbox();

@@ -34,6 +34,11 @@ export function suggestionsEl(m) {
   return group;
 }
 
+// The customer wrote (or pressed a button): every offer has been answered.
+export function clearSuggestions() {
+  for (const group of el.messages.querySelectorAll('.msg-suggestions')) group.remove();
+}
+
 // Buttons belong to the latest message only: an older offer is stale once the conversation moved on.
 export function pruneSuggestions() {
   const stored = el.messages.querySelectorAll('li[data-seq]');
