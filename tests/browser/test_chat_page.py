@@ -141,36 +141,46 @@ def test_off_topic_gets_a_polite_decline_with_a_person_offered_and_no_hand_over(
     page.wait_for_selector("#connection-state[data-state='online']")
     ask(page, "What's the weather like in Paris tomorrow?")
     reply = page.locator("li.msg-assistant[data-seq]").last
-    expect(reply.locator(".msg-content")).to_contain_text("can't answer that one")
+    expect(reply.locator(".msg-content")).to_contain_text(
+        "can't answer that one", timeout=TIMEOUT_MS
+    )
     person = reply.locator("button.msg-suggestion", has_text="Talk to a person")
-    expect(person).to_be_visible()
-    expect(reply.locator(".msg-confidence")).to_have_count(0)  # no raw score on a decline
-    expect(page.locator("#status-notice")).not_to_contain_text("connecting", ignore_case=True)
+    expect(person).to_be_visible(timeout=TIMEOUT_MS)
+    # No raw score on a decline.
+    expect(reply.locator(".msg-confidence")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).not_to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
     session = _session_from_api(page, embedded_server)
     assert (session["status"], session["handled_by"]) == ("open", "ai")
 
     # The button sends an ordinary customer message, which the policy hands over.
     person.click()
     expect(page.locator("li.msg-customer[data-seq] .msg-content").last).to_have_text(
-        "I'd like to talk to a person"
+        "I'd like to talk to a person", timeout=TIMEOUT_MS
     )
-    expect(page.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
-    expect(page.locator("button.msg-suggestion")).to_have_count(0)  # stale offers are gone
+    expect(page.locator("#status-notice")).to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
+    # Stale offers are gone.
+    expect(page.locator("button.msg-suggestion")).to_have_count(0, timeout=TIMEOUT_MS)
 
 
 def test_two_unclear_messages_lead_to_a_hand_over_shown_without_confidence(page, embedded_server):
     page.wait_for_selector("#connection-state[data-state='online']")
     ask(page, "asdfgh")
     first = page.locator("li.msg-assistant[data-seq]").first
-    expect(first.locator(".msg-content")).to_contain_text("didn't catch that")
+    expect(first.locator(".msg-content")).to_contain_text("didn't catch that", timeout=TIMEOUT_MS)
     assert _session_from_api(page, embedded_server)["status"] == "open"
 
     ask(page, "qwerty zxcv")
-    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2)
+    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2, timeout=TIMEOUT_MS)
     handover = page.locator("li.msg-assistant[data-seq]").last
-    expect(handover.locator(".msg-content")).to_contain_text("support team")
-    expect(handover.locator(".msg-confidence")).to_have_count(0)
-    expect(page.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
+    expect(handover.locator(".msg-content")).to_contain_text("support team", timeout=TIMEOUT_MS)
+    expect(handover.locator(".msg-confidence")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
     assert _session_from_api(page, embedded_server)["status"] == "escalated"
 
 
@@ -178,9 +188,11 @@ def test_choosing_an_offered_article_gets_its_answer(page):
     page.wait_for_selector("#connection-state[data-state='online']")
     ask(page, "Hi, I ordered shoes last week (order 4411)")
     question = page.locator("li.msg-assistant[data-seq]").last
-    expect(question.locator(".msg-content")).to_contain_text("order 4411")
+    expect(question.locator(".msg-content")).to_contain_text("order 4411", timeout=TIMEOUT_MS)
     question.locator("button.msg-suggestion", has_text="Tracking your order").click()
-    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2)
+    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2, timeout=TIMEOUT_MS)
     answer = page.locator("li.msg-assistant[data-seq]").last
-    expect(answer.locator(".msg-source")).to_have_text(["Tracking your order"])
-    expect(page.locator("#status-notice")).not_to_contain_text("connecting", ignore_case=True)
+    expect(answer.locator(".msg-source")).to_have_text(["Tracking your order"], timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).not_to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
