@@ -28,6 +28,11 @@ class EvaluationReport:
     in_scope_correct: int = 0
     out_of_scope: int = 0
     oos_escalated: int = 0
+    # Out-of-scope questions whose reply handed the session to the human queue (a clarifying
+    # question or a polite decline keeps it with the AI): what a person would have to read.
+    oos_to_human: int = 0
+    # How each question was met (agents.decision: answer, clarify, decline, handover, …).
+    decisions: Counter = field(default_factory=Counter)
     timings_ms: list[float] = field(default_factory=list)
     # The pipeline's own compute per reply (memory, search, policy, provider), no DB writes.
     compute_ms: list[float] = field(default_factory=list)
@@ -46,6 +51,9 @@ class EvaluationReport:
             if self.out_of_scope
             else None,
             "overall_accuracy": round(correct / self.n, 4) if self.n else None,
+            "oos_to_human_share": round(self.oos_to_human / self.out_of_scope, 4)
+            if self.out_of_scope
+            else None,
             "mean_ms_per_question": round(statistics.fmean(self.timings_ms), 2)
             if self.timings_ms
             else None,
@@ -67,8 +75,10 @@ def evaluate_agent(
 ) -> EvaluationReport:
     """Load a fresh knowledge base, ask every question in its own session, then roll back.
 
-    The prediction is ``escalate`` when the agent hands over, else the slug of its top cited
-    article. Nothing of the run (articles, sessions, messages) is kept.
+    The prediction is ``escalate`` when the agent does not answer from an article (it hands
+    over, asks a clarifying question or declines), else the slug of its top cited article.
+    ``oos_to_human`` counts the out-of-scope questions that reached the human queue. Nothing
+    of the run (articles, sessions, messages) is kept.
     """
     report = EvaluationReport()
     try:
@@ -98,9 +108,12 @@ def evaluate_agent(
                     slug = reply.sources[0].get("slug", "")
                     predicted = original_slug.get(slug, slug)
                 report.n += 1
+                if reply is not None:
+                    report.decisions[reply.metadata.get("decision", "?")] += 1
                 if expected == ESCALATE:
                     report.out_of_scope += 1
                     report.oos_escalated += predicted == ESCALATE
+                    report.oos_to_human += reply is None or reply.requires_escalation
                 else:
                     report.in_scope += 1
                     report.in_scope_correct += predicted == expected

@@ -55,14 +55,28 @@ def previous_customer_question(history: list[Turn]) -> str | None:
     return None
 
 
+def previous_agent_reply(history: list[Turn]) -> str | None:
+    """Return the assistant's most recent message, if any (so it is not said twice)."""
+    for turn in reversed(history):
+        if turn.role == MessageRole.ASSISTANT:
+            return turn.content
+    return None
+
+
 def unhelpful_streak(history: list[Turn]) -> int:
-    """Count the assistant's most recent consecutive turns that were low-confidence."""
+    """Count the assistant's most recent consecutive turns that did not help.
+
+    Those are clarifying questions (the decision's failed tries), low-confidence replies and
+    answers to "that didn't help"; a decline, small talk or a confident answer ends the run.
+    """
     streak = 0
     for turn in reversed(history):
         if turn.role != MessageRole.ASSISTANT:
             continue
-        if "low_confidence" in turn.metadata.get("reasons", []) or turn.metadata.get(
-            "unhelpful_feedback"
+        if (
+            turn.metadata.get("decision") == "clarify"
+            or "low_confidence" in turn.metadata.get("reasons", [])
+            or turn.metadata.get("unhelpful_feedback")
         ):
             streak += 1
         else:

@@ -1,4 +1,4 @@
-"""The agent pipeline: memory → knowledge-base search → escalation policy → provider reply."""
+"""The agent pipeline: triage → memory → knowledge-base search → decision → provider reply."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from supportdesk.conf import app_setting
 
-from . import memory, policy, smalltalk
+from . import decision as decisions
+from . import memory, policy
+from .decision import Action, Decision
 from .encoder import encoder_enabled
 from .knowledge import ArticleHit, KnowledgeIndexUnavailable, articles_search
 from .models import article_url
@@ -23,30 +25,19 @@ from .retrieval import default_confidence_threshold
 
 logger = logging.getLogger(__name__)
 
-HANDOVER_TEXT = (
-    "I'm not sure I have the right answer for that, so I'm passing your conversation to a "
-    "member of our support team. They'll reply right here as soon as they can."
-)
-HUMAN_REQUESTED_TEXT = (
-    "Of course — I'm connecting you with a member of our support team. They'll reply right "
-    "here as soon as they can."
-)
-UPSET_TEXT = (
-    "I'm sorry about this. I'm bringing in a member of our support team to sort it out with "
-    "you; they'll reply right here as soon as they can."
-)
-
 
 @dataclass
 class AgentReply:
     content: str
     sources: list[dict]
-    confidence: float
+    confidence: float | None  # None when no article was weighed (small talk, language)
     escalate: bool
     reasons: list[str]
     query: str
     provider: str
     metadata: dict = field(default_factory=dict)
+    # Quick replies offered with the message (decision.Suggestion.as_dict()).
+    suggestions: list[dict] = field(default_factory=list)
 
 
 def confidence_threshold() -> float:
@@ -71,6 +62,35 @@ def _search(question: str, history: list[memory.Turn]) -> tuple[str, list[Articl
     return question, hits, False
 
 
+def _language_check() -> bool:
+    return bool(app_setting("AGENT_LANGUAGE_CHECK"))
+
+
+def _fixed_reply(
+    decision: Decision, *, question: str, provider: str, metadata: dict, started: float
+) -> AgentReply:
+    """Return a reply whose words the decision chose (everything but an answer)."""
+    metadata = {
+        **metadata,
+        "decision": str(decision.action),
+        "decision_kind": decision.kind,
+        "reasons": decision.reasons,
+        "suggestions": [s.as_dict() for s in decision.suggestions],
+        "compute_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    return AgentReply(
+        content=decision.content,
+        sources=[],
+        confidence=metadata.pop("confidence", None),
+        escalate=decision.escalate,
+        reasons=decision.reasons,
+        query=metadata.get("query", question),
+        provider=provider,
+        metadata=metadata,
+        suggestions=metadata["suggestions"],
+    )
+
+
 def reply_compose(
     *,
     question: str,
@@ -80,21 +100,18 @@ def reply_compose(
 ) -> AgentReply:
     """Decide how the AI answers ``question`` given the earlier turns ``history``."""
     started = time.perf_counter()
-    kind = smalltalk.smalltalk_kind(question)
-    if kind is not None:
-        return AgentReply(
-            content=smalltalk.REPLIES[kind],
-            sources=[],
-            confidence=1.0,
-            escalate=False,
-            reasons=[],
-            query=question,
-            provider="smalltalk",
-            metadata={
-                "smalltalk": kind,
-                "reasons": [],
-                "compute_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
+    previous_reply = memory.previous_agent_reply(history)
+    triaged = decisions.message_triage(
+        text=question, previous_reply=previous_reply, check_language=_language_check()
+    )
+    if triaged is not None:
+        metadata = {"smalltalk": triaged.kind} if triaged.action == Action.SMALLTALK else {}
+        return _fixed_reply(
+            triaged,
+            question=question,
+            provider="smalltalk" if triaged.action == Action.SMALLTALK else "policy",
+            metadata=metadata,
+            started=started,
         )
     provider = provider or provider_get()
     try:
@@ -106,51 +123,61 @@ def reply_compose(
         logger.warning("Knowledge index unavailable (rebuild queued); handing over")
         query, hits, used_memory, index_unavailable = question, [], False, True
     confidence = hits[0].score if hits else 0.0
-    unhelpful_feedback = policy.is_unhelpful_feedback(question)
-    decision = policy.escalation_decide(
-        text=question,
-        confidence=confidence,
-        threshold=confidence_threshold(),
-        has_answer=bool(hits),
-        prior_unhelpful_turns=memory.unhelpful_streak(history),
-    )
-    if index_unavailable:
-        decision = policy.EscalationDecision(True, ["knowledge_index_unavailable"])
     metadata = {
-        "reasons": decision.reasons,
         "query": query,
         "used_memory": used_memory,
-        "unhelpful_feedback": unhelpful_feedback,
+        "unhelpful_feedback": policy.is_unhelpful_feedback(question),
         "candidates": [{"slug": h.slug, "score": round(h.score, 4)} for h in hits],
+        "confidence": round(confidence, 4),
     }
-    content = ""
-    cited: list[ArticleHit] = []
-    if decision.escalate:
-        if "human_requested" in decision.reasons:
-            content = HUMAN_REQUESTED_TEXT
-        elif "customer_upset" in decision.reasons:
-            content = UPSET_TEXT
-        else:
-            content = HANDOVER_TEXT
+    if index_unavailable:
+        decision = Decision(
+            Action.HANDOVER, ["knowledge_index_unavailable"], decisions.HANDOVER_TEXT, "index"
+        )
     else:
-        try:
-            composed = provider.compose(
-                question=question, history=history, hits=hits, on_delta=on_delta
-            )
-            content, cited = composed.content, composed.cited
-        except ProviderError as error:
-            # A model that says the articles don't cover it is a low-confidence answer, not
-            # an outage; both hand over.
-            reason = (
-                "provider_declined" if isinstance(error, ProviderDeclined) else ("provider_failed")
-            )
-            logger.warning("Provider %s: %s (%s); handing over", provider.name, error, reason)
-            decision = policy.EscalationDecision(True, [*decision.reasons, reason])
-            metadata["reasons"] = decision.reasons
-            content = HANDOVER_TEXT
-    metadata["compute_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        decision = decisions.reply_decide(
+            text=question,
+            candidates=hits,
+            threshold=confidence_threshold(),
+            failed_tries=memory.unhelpful_streak(history),
+            previous_reply=previous_reply,
+        )
+    if decision.action != Action.ANSWER:
+        return _fixed_reply(
+            decision, question=question, provider=provider.name, metadata=metadata, started=started
+        )
+    try:
+        composed = provider.compose(
+            question=question, history=history, hits=hits, on_delta=on_delta
+        )
+    except ProviderError as error:
+        # A model that says the articles don't cover it is a low-confidence answer, not
+        # an outage; both hand over.
+        reason = "provider_declined" if isinstance(error, ProviderDeclined) else "provider_failed"
+        logger.warning("Provider %s: %s (%s); handing over", provider.name, error, reason)
+        handover = Decision(Action.HANDOVER, [reason], decisions.HANDOVER_TEXT, reason)
+        return _fixed_reply(
+            handover, question=question, provider=provider.name, metadata=metadata, started=started
+        )
+    # Never the same words twice in a row ("Are you still there?" once got the refund answer
+    # again): a repeat becomes a question about what is missing.
+    repeated = decisions.repeat_avoid(
+        decision=decision, text=question, content=composed.content, previous_reply=previous_reply
+    )
+    if repeated is not decision:
+        return _fixed_reply(
+            repeated, question=question, provider=provider.name, metadata=metadata, started=started
+        )
+    metadata.pop("confidence")
+    metadata.update(
+        decision="answer",
+        decision_kind="answer",
+        reasons=[],
+        suggestions=[],
+        compute_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
     return AgentReply(
-        content=content,
+        content=composed.content,
         sources=[
             {
                 "article_id": h.article_id,
@@ -160,11 +187,11 @@ def reply_compose(
                 # The public page the customer can open (DESIGN: sources carry the url).
                 "url": article_url(h.slug),
             }
-            for h in cited
+            for h in composed.cited
         ],
         confidence=round(confidence, 4),
-        escalate=decision.escalate,
-        reasons=decision.reasons,
+        escalate=False,
+        reasons=[],
         query=query,
         provider=provider.name,
         metadata=metadata,

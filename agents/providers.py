@@ -59,6 +59,20 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
+def _overlap(words: set[str], sentence: set[str]) -> int:
+    """Count ``words`` found in ``sentence``, a word matching its longer or shorter forms.
+
+    "ship" finds "shipping", "internationally" finds "international": a shared beginning of
+    at least four letters, a stemmer's worth of matching for a few lines.
+    """
+    return sum(
+        1
+        for w in words
+        if w in sentence
+        or any(min(len(w), len(s)) >= 4 and (w.startswith(s) or s.startswith(w)) for s in sentence)
+    )
+
+
 class ExtractiveProvider:
     """Answer with the most relevant sentences of the best article, verbatim."""
 
@@ -71,11 +85,15 @@ class ExtractiveProvider:
         best = hits[0]
         sentences = [s.strip() for s in _SENTENCE_SPLIT.split(best.body.strip()) if s.strip()]
         if len(sentences) > self.max_sentences:
-            wanted = _words(question) | _words(best.title)
-            ranked = sorted(
-                range(len(sentences)),
-                key=lambda i: (-len(_words(sentences[i]) & wanted), i),
-            )
+            asked, title = _words(question), _words(best.title)
+            scores = [
+                (_overlap(asked, _words(s)), _overlap(asked | title, _words(s))) for s in sentences
+            ]
+            ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i][0], -scores[i][1], i))
+            # When some sentences answer the question's own words, only those: "Do you ship
+            # internationally?" must not open with the domestic delivery times (issue #12).
+            if scores[ranked[0]][0] > 0:
+                ranked = [i for i in ranked if scores[i][0] > 0]
             # Keep the chosen sentences in the article's own order so the answer reads well.
             keep = sorted(ranked[: self.max_sentences])
             sentences = [sentences[i] for i in keep]

@@ -45,12 +45,23 @@ class AttachmentSerializer(serializers.Serializer):
     thumbnail_url = serializers.CharField(allow_null=True)
 
 
+class SuggestionSerializer(serializers.Serializer):
+    """A quick reply the AI offers: pressing it sends ``text`` as a customer message."""
+
+    label = serializers.CharField()
+    text = serializers.CharField()
+    article_id = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(allow_null=True)
+    action = serializers.ChoiceField(choices=["message", "handover"])
+
+
 class MessageSerializer(serializers.ModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
     author = AuthorSerializer(read_only=True, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
     content_html = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    suggestions = serializers.SerializerMethodField()
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, message: Message) -> list[dict]:
@@ -73,12 +84,18 @@ class MessageSerializer(serializers.ModelSerializer):
             "requires_escalation",
             "author",
             "attachments",
+            "suggestions",
         ]
         read_only_fields = fields
 
     def get_content_html(self, message: Message) -> str:
         """Return the content as sanitised HTML (supportdesk.richtext): what pages display."""
         return richtext.render(message.content)
+
+    @extend_schema_field(SuggestionSerializer(many=True))
+    def get_suggestions(self, message: Message) -> list[dict]:
+        # Kept in the AI's decision metadata (agents.decision); [] for every other message.
+        return (message.metadata or {}).get("suggestions") or []
 
 
 class StaffMessageSerializer(MessageSerializer):
@@ -155,6 +172,8 @@ def message_payload(message: Message, *, for_staff: bool = False) -> dict:
         "attachments": [
             attachment_urls(message.session_id, item) for item in message.attachments or []
         ],
+        # Quick replies of the AI's clarifications and declines (agents.decision); else [].
+        "suggestions": (message.metadata or {}).get("suggestions") or [],
     }
     if for_staff:
         payload["internal"] = message.internal

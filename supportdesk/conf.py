@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_TIMEOUT": 20.0,
     "AGENT_CONFIDENCE_THRESHOLD": None,  # None: the retrieval engine's tuned default
     "AGENT_ENCODER": "minilm",  # "none": TF-IDF only (smaller, less accurate)
+    # Answer messages clearly not in English with a polite note instead of searching.
+    "AGENT_LANGUAGE_CHECK": True,
     "CHAT_MAX_MESSAGE_CHARS": 4000,
     "CHAT_MAX_FRAME_BYTES": 64 * 1024,
     "CHAT_RATE_LIMIT": "20/10s",

@@ -391,6 +391,9 @@ OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=20.0)
 AGENT_CONFIDENCE_THRESHOLD = env.float("AGENT_CONFIDENCE_THRESHOLD", default=None)
 AGENT_ENCODER = env.str("AGENT_ENCODER", default="minilm")
+# The knowledge base's language is English: a message clearly in another language gets a
+# polite note and the offer of a person (agents/language.py). False for a non-English KB.
+AGENT_LANGUAGE_CHECK = env.bool("AGENT_LANGUAGE_CHECK", default=True)
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_RATE_LIMIT = env.str("CHAT_RATE_LIMIT", default="20/10s")
 CHAT_STALE_AFTER = env.int("CHAT_STALE_AFTER", default=90)

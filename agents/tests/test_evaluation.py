@@ -39,7 +39,12 @@ def test_evaluate_agent_sample_stays_above_its_floor_and_keeps_nothing(demo_kb, 
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
     assert summary["n"] == 40
     assert summary["overall_accuracy"] >= OVERALL_FLOOR, summary
-    assert {"in_scope_accuracy", "oos_recall", "mean_ms_per_question"} <= set(summary)
+    assert {
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_to_human_share",
+        "mean_ms_per_question",
+    } <= set(summary)
     # The run is rolled back: the demo knowledge base is untouched.
     assert set(Article.objects.values_list("slug", flat=True)) == before
 
@@ -92,10 +97,13 @@ def test_an_article_stored_under_a_cleaned_slug_is_still_scored_by_its_file_slug
     assert summary["in_scope_accuracy"] == 1.0, out.getvalue()
 
 
-# The demo shop's 58 customer questions (48 covered by an article, 10 not): 0.948 overall,
-# 0.938 in scope, all 10 handed over (docs/agent.md). Floors a few questions below, for the
-# questions `make run` visitors ask first.
+# The demo shop's 64 customer questions (49 covered by an article, 15 not, six of them the
+# near misses of issue #12): 0.953 overall, 0.939 in scope, none of the 15 answered from an
+# article and none of them sent to the human queue (docs/agent.md). Floors a few questions
+# below, for the questions `make run` visitors ask first.
 DEMO_FLOORS = {"overall_accuracy": 0.9, "in_scope_accuracy": 0.85, "oos_recall": 0.9}
+# Declined or clarified, not queued for a person: before issue #12 this was 1.0.
+DEMO_OOS_TO_HUMAN_CEILING = 0.2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -115,6 +123,7 @@ def test_the_demo_shop_answers_its_customer_questions_above_the_floors():
         stdout=out,
     )
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert summary["n"] == 58
+    assert summary["n"] == 64
     for metric, floor in DEMO_FLOORS.items():
         assert summary[metric] >= floor, summary
+    assert summary["oos_to_human_share"] <= DEMO_OOS_TO_HUMAN_CEILING, summary

@@ -35,15 +35,16 @@ def test_demo_questions_are_answered_from_the_right_article(demo_kb, question, t
     assert reply.content
 
 
-def test_off_topic_question_is_handed_over(demo_kb):
+def test_off_topic_question_is_declined_not_handed_over(demo_kb):
     reply = reply_compose(question="What's the weather like in Paris tomorrow?", history=[])
-    assert reply.escalate and "low_confidence" in reply.reasons
-    assert reply.sources == []
+    assert not reply.escalate and reply.reasons == ["off_topic"]
+    assert reply.sources == [] and reply.metadata["decision"] == "decline"
+    assert [s["action"] for s in reply.suggestions] == ["handover"]
 
 
 def test_follow_up_uses_the_previous_question(demo_kb):
     alone = reply_compose(question="what about express?", history=[])
-    assert alone.escalate  # too vague on its own
+    assert alone.metadata["decision"] == "clarify"  # too vague on its own
     history = [
         Turn("customer", "How long does delivery take?"),
         Turn("assistant", "Standard delivery takes 3 to 5 business days…"),

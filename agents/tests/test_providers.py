@@ -92,6 +92,32 @@ def test_extractive_keeps_the_articles_sentence_order():
     assert positions == sorted(positions)
 
 
+def test_extractive_keeps_to_the_sentences_that_answer_the_question():
+    # Issue #12: "Do you ship internationally?" was answered with domestic delivery times,
+    # the article's first sentences. "ship" finds "ship", "internationally" "international".
+    shipping = ArticleHit(
+        article_id=2,
+        slug="shipping-times",
+        title="Shipping options and delivery times",
+        body=(
+            "Standard delivery takes 3 to 5 business days and is free on orders over 50 euros. "
+            "Express delivery arrives in 1 to 2 business days for 9.95 euros. "
+            "We ship to all EU countries; international delivery outside the EU takes 7 to 14 "
+            "business days and customs fees may apply. "
+            "Orders are packed within one business day."
+        ),
+        score=0.9,
+    )
+    composed, _ = compose(
+        ExtractiveProvider(), question="Do you ship internationally?", hits=[shipping]
+    )
+    assert composed.content.startswith("We ship to all EU countries")
+    assert "Standard delivery" not in composed.content
+    # A question none of whose words the article uses still gets its first sentences.
+    vague, _ = compose(ExtractiveProvider(), question="hmm?", hits=[shipping])
+    assert vague.content.startswith("Standard delivery")
+
+
 def test_extractive_without_articles_is_an_error():
     with pytest.raises(ProviderError):
         compose(ExtractiveProvider(), hits=[])

@@ -5,6 +5,7 @@ import { bindAttachments, setAttachmentsEnabled, tray } from './files.js';
 import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
+import { clearSuggestions } from './suggestions.js';
 import { config, el, state, TEXT } from './state.js';
 import { clearNotice, showNotice } from './status.js';
 
@@ -16,24 +17,31 @@ export function submitComposer() {
     return;
   }
   if (!content && !files.length) return;
-  if (state.closed) {
-    showNotice(TEXT.closed, { key: 'composer' });
-    return;
-  }
   if (charCount(content) > config.maxChars) {
     showNotice(`Your message is too long. Please keep it under ${config.maxChars.toLocaleString()} characters.`, { key: 'composer' });
     return;
   }
-  clearNotice('composer');
-  queueMessage(content, undefined, files, tray ? tray.readyPreview() : []);
+  if (!sendText(content, files, tray ? tray.readyPreview() : [])) return;
   if (tray) tray.clear();
   el.input.value = '';
   autoGrow();
   updateCounter();
   stopTyping();
+}
+
+// Queue one customer message (typed with its files, or a quick reply pressed); false when the conversation is closed.
+export function sendText(content, files = [], previews = []) {
+  if (state.closed) {
+    showNotice(TEXT.closed, { key: 'composer' });
+    return false;
+  }
+  clearNotice('composer');
+  queueMessage(content, undefined, files, previews);
+  clearSuggestions();
   state.stickToBottom = true;
   afterRender();
   flushOutbox();
+  return true;
 }
 
 export function autoGrow() {

@@ -8,6 +8,7 @@ import { notifyEmbed } from './embed.js';
 import { confirmPending, upgradeAttachments } from './outbox.js';
 import { el, state, TEXT } from './state.js';
 import { scheduleRead, setAgentThinking, setPeerTyping, setStatusNotice } from './status.js';
+import { pruneSuggestions, suggestionsEl } from './suggestions.js';
 
 export function receiveMessage(m) {
   const seq = toSeq(m.seq);
@@ -42,6 +43,7 @@ export function receiveMessage(m) {
   const li = buildMessage(m, role);
   insertBySeq(li, seq);
   markRendered(seq, m.id);
+  pruneSuggestions();
 
   // Only live messages may change the banner; replayed history is described by the session state.
   if (role === 'assistant' && m.requires_escalation && !state.closed && seq !== null && seq > state.liveAfterSeq) {
@@ -73,6 +75,8 @@ export function buildMessage(m, role) {
   if (role === 'assistant') {
     const sources = C.sourcesEl(m.sources, false);
     if (sources) li.append(sources);
+    const quick = suggestionsEl(m);
+    if (quick) li.append(quick);
   }
 
   // No confidence figure here: a retrieval score means nothing to a customer (it stays in the

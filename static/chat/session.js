@@ -13,6 +13,7 @@ import { el, isValidSession, REST_REJECT_STATUSES, sleep, state, TEXT } from './
 import {
   clearNotice, setAgentThinking, setConn, setPeerTyping, setStatusNotice, showNotice,
 } from './status.js';
+import { pruneSuggestions } from './suggestions.js';
 
 export async function boot() {
   setConn('connecting');
@@ -147,6 +148,7 @@ export function showClosed(info) {
   setPeerTyping(false);
   stopTyping();
   setComposerEnabled(false);
+  pruneSuggestions();
   // Messages still waiting can never be delivered to a closed session.
   for (const p of state.outbox.values()) markFailed(p, 'Not sent', false);
   el.rating.hidden = false;

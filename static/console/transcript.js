@@ -81,8 +81,10 @@ export function buildMessage(m, role) {
     const sources = C.sourcesEl(m.sources, true);
     if (sources) li.append(sources);
   }
-  const reasons = reasonsEl(metadata);
+  const reasons = reasonsEl(metadata, m.requires_escalation);
   if (reasons) li.append(reasons);
+  const offered = offeredEl(m.suggestions);
+  if (offered) li.append(offered);
 
   const meta = h('div', { class: 'msg-meta' }, timeEl(m.created_at));
   const pct = role === 'assistant' ? C.confidencePct(m.confidence) : null;
@@ -99,10 +101,24 @@ export function buildMessage(m, role) {
   return li;
 }
 
-export function reasonsEl(metadata) {
+// The AI's decision (agents/decision.py): a clarifying question or a decline keeps the conversation; only a hand-over does not.
+const DECISION_LABELS = { clarify: 'asked to clarify', decline: 'declined', handover: 'handed over' };
+
+export function reasonsEl(metadata, escalated) {
   const reasons = Array.isArray(metadata.reasons) ? metadata.reasons.filter((r) => r !== null && r !== undefined && r !== '') : [];
   if (!reasons.length) return null;
-  return h('div', { class: 'msg-reasons', text: 'handed over: ' + reasons.map(String).join(', ') });
+  const decision = escalated ? 'handover' : String(metadata.decision || 'handover');
+  const label = DECISION_LABELS[decision] || decision;
+  return h('div', { class: 'msg-reasons', text: `${label}: ` + reasons.map(String).join(', ') });
+}
+
+// The quick replies the customer was offered, read-only: the agent sees what the customer could press.
+export function offeredEl(suggestions) {
+  const list = Array.isArray(suggestions) ? suggestions.filter((s) => s && typeof s.label === 'string' && s.label) : [];
+  if (!list.length) return null;
+  return h('div', { class: 'msg-offered' },
+    h('span', { class: 'msg-sources-label', text: 'Offered:' }),
+    ...list.map((s) => h('span', { class: 'msg-source msg-offered-item', text: String(s.label) })));
 }
 
 export function timeEl(iso) {

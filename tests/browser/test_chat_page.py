@@ -140,9 +140,78 @@ def test_server_restart_loses_and_repeats_nothing(demo_kb, tmp_path, browser):
         process.stop()
 
 
-def test_hand_over_message_shows_no_confidence(page):
+def _session_from_api(page, base_url: str) -> dict:
+    """Read the page's session through the REST API with the page's own token."""
+    import json
+    import urllib.request
+
+    stored = json.loads(page.evaluate("localStorage.getItem('supportdesk.session')"))
+    request = urllib.request.Request(  # noqa: S310 (http to our own server)
+        f"{base_url}/api/v1/sessions/{stored['id']}/",
+        headers={"Authorization": f"Session {stored['token']}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def test_off_topic_gets_a_polite_decline_with_a_person_offered_and_no_hand_over(
+    page, embedded_server
+):
     page.wait_for_selector("#connection-state[data-state='online']")
     ask(page, "What's the weather like in Paris tomorrow?")
-    handover = page.wait_for_selector("li.msg-assistant[data-seq]")
-    assert "support team" in handover.query_selector(".msg-content").inner_text()
-    assert handover.query_selector(".msg-confidence") is None
+    reply = page.locator("li.msg-assistant[data-seq]").last
+    expect(reply.locator(".msg-content")).to_contain_text(
+        "can't answer that one", timeout=TIMEOUT_MS
+    )
+    person = reply.locator("button.msg-suggestion", has_text="Talk to a person")
+    expect(person).to_be_visible(timeout=TIMEOUT_MS)
+    # No raw score on a decline.
+    expect(reply.locator(".msg-confidence")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).not_to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
+    session = _session_from_api(page, embedded_server)
+    assert (session["status"], session["handled_by"]) == ("open", "ai")
+
+    # The button sends an ordinary customer message, which the policy hands over.
+    person.click()
+    expect(page.locator("li.msg-customer[data-seq] .msg-content").last).to_have_text(
+        "I'd like to talk to a person", timeout=TIMEOUT_MS
+    )
+    expect(page.locator("#status-notice")).to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
+    # Stale offers are gone.
+    expect(page.locator("button.msg-suggestion")).to_have_count(0, timeout=TIMEOUT_MS)
+
+
+def test_two_unclear_messages_lead_to_a_hand_over_shown_without_confidence(page, embedded_server):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "asdfgh")
+    first = page.locator("li.msg-assistant[data-seq]").first
+    expect(first.locator(".msg-content")).to_contain_text("didn't catch that", timeout=TIMEOUT_MS)
+    assert _session_from_api(page, embedded_server)["status"] == "open"
+
+    ask(page, "qwerty zxcv")
+    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2, timeout=TIMEOUT_MS)
+    handover = page.locator("li.msg-assistant[data-seq]").last
+    expect(handover.locator(".msg-content")).to_contain_text("support team", timeout=TIMEOUT_MS)
+    expect(handover.locator(".msg-confidence")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )
+    assert _session_from_api(page, embedded_server)["status"] == "escalated"
+
+
+def test_choosing_an_offered_article_gets_its_answer(page):
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "Hi, I ordered shoes last week (order 4411)")
+    question = page.locator("li.msg-assistant[data-seq]").last
+    expect(question.locator(".msg-content")).to_contain_text("order 4411", timeout=TIMEOUT_MS)
+    question.locator("button.msg-suggestion", has_text="Tracking your order").click()
+    expect(page.locator("li.msg-assistant[data-seq]")).to_have_count(2, timeout=TIMEOUT_MS)
+    answer = page.locator("li.msg-assistant[data-seq]").last
+    expect(answer.locator(".msg-source")).to_have_text(["Tracking your order"], timeout=TIMEOUT_MS)
+    expect(page.locator("#status-notice")).not_to_contain_text(
+        "connecting", ignore_case=True, timeout=TIMEOUT_MS
+    )

@@ -11,7 +11,10 @@ from agents.kb_files import read_questions
 
 
 class Command(BaseCommand):
-    help = "Run labelled questions through the agent pipeline and report its accuracy."
+    help = (
+        "Run labelled questions through the agent pipeline and report its accuracy, and the "
+        "share of out-of-scope questions that reached the human queue."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--articles", type=Path, required=True)
@@ -32,8 +35,10 @@ class Command(BaseCommand):
         summary = report.as_dict()
         for key, value in summary.items():
             self.stdout.write(f"{key:>22}: {value}")
+        met = ", ".join(f"{name} {count}" for name, count in report.decisions.most_common())
+        self.stdout.write(f"{'replies':>22}: {met}")
         for reason, count in report.wrong_escalation_reasons.most_common():
-            self.stdout.write(f"  in-scope handed over for {reason}: {count}")
+            self.stdout.write(f"  in-scope not answered for {reason}: {count}")
         for text, expected, predicted in report.mistakes[:10]:
             self.stdout.write(f"  miss: {text[:70]!r} expected {expected}, got {predicted}")
         if json:
