@@ -104,7 +104,7 @@ def test_try_a_question_shows_the_reply_the_article_and_the_confidence(admin_cli
     assert response.status_code == 200
     html = response.content.decode()
     reply = re.search(r'<td id="try-reply">(.*?)</td>', html, re.S).group(1)
-    assert "reset link" in reply
+    assert "Forgot password" in reply
     matched = re.search(r'<td id="try-article">(.*?)</td>', html, re.S).group(1)
     assert "Resetting your password" in matched and "/help/password-reset/" in matched
     assert "✔ This article (Resetting your password) was matched." in matched

@@ -40,6 +40,7 @@ def test_a_team_edited_in_the_admin_form_is_audited(admin_client):
         "handled_by": "ai",
         "assignee": "",
         "team": str(team.pk),
+        "priority": "none",
         "customer_name": session.customer_name,
         "customer_email": session.customer_email,
         "metadata": "{}",
