@@ -159,12 +159,12 @@ def macro_apply(
                 content=placeholders_render(macro.body, context),
                 metadata={"macro": macro.name, **_key(api_key_name)},
             )
+        actor = {"actor": user, "api_key_name": api_key_name}
         labels = list(macro.labels.all())
         if labels:
-            triage.session_add_labels(session_id=session.pk, labels=labels)
+            triage.session_add_labels(session_id=session.pk, labels=labels, **actor)
         if macro.priority:
-            triage.session_set_priority(session_id=session.pk, priority=macro.priority)
-        actor = {"actor": user, "api_key_name": api_key_name}
+            triage.session_set_priority(session_id=session.pk, priority=macro.priority, **actor)
         if macro.status == MacroStatus.CLOSED:
             session_services.session_close(session_id=session.pk, **actor)
         elif macro.status == MacroStatus.ESCALATED:

@@ -124,8 +124,15 @@ def _agent_key(row: dict) -> tuple[str, str]:
     return row["assignee__username"], name or row["assignee__username"]
 
 
+def _team_key(row: dict) -> tuple[str, str]:
+    name = row["team__name"]
+    return (name, name) if name else ("~", "No team (general queue)")
+
+
 DIMENSIONS: dict[str, Dimension] = {
     "day": Dimension("day", "Day", (), _day_key),
+    # The team the conversation was routed to at hand-over (teams/, docs/console.md).
+    "team": Dimension("team", "Team", ("team__name",), _team_key),
     "agent": Dimension(
         "agent",
         "Agent",
@@ -136,11 +143,7 @@ DIMENSIONS: dict[str, Dimension] = {
 
 
 def report_dimension_register(dimension: Dimension) -> None:
-    """Add a grouping to the reports (the hook for teams: a session's team, once it has one).
-
-    E.g. ``Dimension("team", "Team", ("team__name",), lambda r: (r["team__name"] or "~",
-    r["team__name"] or "No team"))`` registered from the teams code's ``AppConfig.ready``.
-    """
+    """Add a grouping to the reports (an app above chat registers it in ``AppConfig.ready``)."""
     DIMENSIONS[dimension.name] = dimension
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .exceptions import InvalidSnooze, LabelNotFound, LabelTaken, SessionClosed, SessionError
 from .models import Label, Priority, SessionStatus, SupportSession
-from .services import _broadcast, _locked, _timeline
+from .services import _broadcast, _locked, _timeline, session_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -114,47 +114,84 @@ def labels_by_names(names: list[str]) -> list[Label]:
 
 
 @transaction.atomic
-def session_set_priority(*, session_id: uuid.UUID | str, priority: str) -> SupportSession:
+def session_set_priority(
+    *, session_id: uuid.UUID | str, priority: str, actor=None, api_key_name: str | None = None
+) -> SupportSession:
     """Set the session's priority (none, low, high, urgent); the same value is a no-op."""
     if priority not in Priority.values:
         raise SessionError(f"priority must be one of {', '.join(Priority.values)}.")
     session = _locked(session_id)
     if session.priority == priority:
         return session
+    old = session.priority
     session.priority = priority
     session.save(update_fields=["priority"])
+    session_events_record(
+        session=session,
+        changes={"priority": (old, priority)},
+        actor=actor,
+        api_key_name=api_key_name,
+    )
     transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_set_labels(*, session_id: uuid.UUID | str, labels: list[Label]) -> SupportSession:
+def session_set_labels(
+    *,
+    session_id: uuid.UUID | str,
+    labels: list[Label],
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Replace the session's labels with ``labels``."""
     if len(labels) > MAX_LABELS_PER_SESSION:
         raise SessionError(f"At most {MAX_LABELS_PER_SESSION} labels per conversation.")
     session = _locked(session_id)
-    before = set(session.labels.values_list("pk", flat=True))
-    if before != {label.pk for label in labels}:
+    current = list(session.labels.all())
+    if {label.pk for label in current} != {label.pk for label in labels}:
         session.labels.set(labels)
+        _labels_audit(session, current, labels, actor=actor, api_key_name=api_key_name)
         transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
 @transaction.atomic
-def session_add_labels(*, session_id: uuid.UUID | str, labels: list[Label]) -> SupportSession:
+def session_add_labels(
+    *,
+    session_id: uuid.UUID | str,
+    labels: list[Label],
+    actor=None,
+    api_key_name: str | None = None,
+) -> SupportSession:
     """Add ``labels`` to the session's (a macro's labels add, they never remove)."""
     session = _locked(session_id)
-    have = set(session.labels.values_list("pk", flat=True))
+    current = list(session.labels.all())
+    have = {label.pk for label in current}
     new = [label for label in labels if label.pk not in have]
     if len(have) + len(new) > MAX_LABELS_PER_SESSION:
         raise SessionError(f"At most {MAX_LABELS_PER_SESSION} labels per conversation.")
     if new:
         session.labels.add(*new)
+        _labels_audit(session, current, current + new, actor=actor, api_key_name=api_key_name)
         transaction.on_commit(lambda: _broadcast(session.pk))
     return session
 
 
+def _labels_audit(session, old: list[Label], new: list[Label], **who) -> None:
+    """Write the labels' change to the audit trail, as sorted, comma-separated names."""
+
+    def names(labels: list[Label]) -> str:
+        return ", ".join(sorted(label.name for label in labels))
+
+    session_events_record(session=session, changes={"labels": (names(old), names(new))}, **who)
+
+
 # --- Snooze ---------------------------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if value else ""
 
 
 @transaction.atomic
@@ -170,8 +207,14 @@ def session_snooze(*, session_id: uuid.UUID | str, until: datetime, actor=None) 
     session = _locked(session_id)
     if session.status == SessionStatus.CLOSED:
         raise SessionClosed()
+    old = session.snoozed_until
     session.snoozed_until = until
     session.save(update_fields=["snoozed_until"])
+    session_events_record(
+        session=session,
+        changes={"snoozed_until": (_when(old), _when(until))},
+        actor=actor,
+    )
     _timeline(
         session,
         f"Snoozed until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC.",
@@ -189,8 +232,10 @@ def session_wake(*, session_id: uuid.UUID | str, reason: str, actor=None) -> Sup
     session = _locked(session_id)
     if session.snoozed_until is None:
         return session
+    old = session.snoozed_until
     session.snoozed_until = None
     session.save(update_fields=["snoozed_until"])
+    session_events_record(session=session, changes={"snoozed_until": (_when(old), "")}, actor=actor)
     text = {
         "time": "Snooze ended: back in the inbox.",
         "customer": "The customer wrote: back in the inbox.",

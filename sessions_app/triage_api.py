@@ -11,7 +11,7 @@ from apikeys.permissions import StaffOrApiKey
 from supportdesk.api import ApiError, Conflict, PageQuerySerializer, Pagination
 
 from . import selectors, triage
-from .authentication import request_actor, session_for_request
+from .authentication import request_actor, request_api_key_name, session_for_request
 from .exceptions import (
     InvalidSnooze,
     LabelNotFound,
@@ -69,6 +69,8 @@ class SessionPriorityApi(APIView):
             triage.session_set_priority,
             session_id=session.pk,
             priority=payload.validated_data["priority"],
+            actor=request_actor(request),
+            api_key_name=request_api_key_name(request),
         )
         return _session_answer(session.pk)
 
@@ -102,7 +104,13 @@ class SessionLabelsApi(APIView):
         payload = self.InputSerializer(data=_json_object(request))
         payload.is_valid(raise_exception=True)
         labels = triage_call(triage.labels_by_names, names=payload.validated_data["labels"])
-        triage_call(triage.session_set_labels, session_id=session.pk, labels=labels)
+        triage_call(
+            triage.session_set_labels,
+            session_id=session.pk,
+            labels=labels,
+            actor=request_actor(request),
+            api_key_name=request_api_key_name(request),
+        )
         return _session_answer(session.pk)
 
 

@@ -108,6 +108,7 @@ def test_inbox_reports_and_gaps_queries_do_not_grow_with_the_sessions(client):
         "inbox": inbox,
         "reports by day": page("console-reports"),
         "reports by agent": page("console-reports", "?group=agent"),
+        "reports by team": page("console-reports", "?group=team"),
         "csv": page("console-reports-csv", "?group=agent"),
         "gaps": page("console-gaps"),
     }

@@ -18,7 +18,7 @@ from chat.metrics_selectors import (
     sessions_with_timings,
 )
 from chat.models import Message
-from sessions_app.models import SupportSession
+from sessions_app.models import SupportSession, Team
 from tests.factories import StaffFactory, SupportSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +173,23 @@ def test_admin_shows_the_human_first_response_not_the_ais_hand_over(client):
     assert ">1 s<" not in listing
     page = client.get(reverse("admin:sessions_app_supportsession_change", args=[session.pk]))
     assert "2 min 9 s" in page.content.decode()
+
+
+def test_report_by_team_groups_by_the_team_the_session_was_routed_to():
+    billing = Team.objects.create(name="Billing")
+    for reply_at, team in [(16, billing), (26, billing), (36, None)]:
+        session = scripted(
+            [
+                (5, "customer", None),
+                (6, "system", {"event": "escalated"}),
+                (reply_at, "agent", None),
+            ],
+            closed_after=reply_at + 100,
+        )
+        SupportSession.objects.filter(pk=session.pk).update(team=team)
+    day = timezone.localtime(T0).date()
+    report = desk_report(start=day, end=day, group="team")
+    rows = {row.label: row for row in report.rows}
+    assert sorted(rows) == ["Billing", "No team (general queue)"]
+    assert rows["Billing"].first_responses == [10.0, 20.0]
+    assert rows["No team (general queue)"].conversations == 1

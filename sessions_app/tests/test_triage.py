@@ -220,3 +220,27 @@ def test_deleting_a_label_removes_it_from_its_sessions():
     session.labels.add(label)
     assert api_client("staff").delete(f"/api/v1/labels/{label.pk}/").status_code == 204
     assert fresh(session).labels.count() == 0
+
+
+def test_priority_labels_and_snooze_changes_are_in_the_audit_trail():
+    staff = api_client("staff")
+    staff.post("/api/v1/labels/", {"name": "refund"}, format="json")
+    staff.post("/api/v1/labels/", {"name": "vip"}, format="json")
+    session = SupportSessionFactory()
+    staff.post(url(session.pk, "priority"), {"priority": "high"}, format="json")
+    staff.post(url(session.pk, "labels"), {"labels": ["vip", "refund"]}, format="json")
+    staff.post(url(session.pk, "labels"), {"labels": ["vip"]}, format="json")
+    until = (timezone.now() + timedelta(hours=2)).isoformat()
+    staff.post(url(session.pk, "snooze"), {"until": until}, format="json")
+    staff.post(url(session.pk, "unsnooze"), format="json")
+
+    events = staff.get(url(session.pk, "events")).json()
+    trail = [(e["field"], e["old_value"], e["new_value"]) for e in events]
+    assert trail[:3] == [
+        ("priority", "none", "high"),
+        ("labels", "", "refund, vip"),
+        ("labels", "refund, vip", "vip"),
+    ]
+    assert [field for field, _, _ in trail[3:]] == ["snoozed_until", "snoozed_until"]
+    assert trail[4][2] == ""  # woken
+    assert {e["actor"] for e in events} == {events[0]["actor"]} and events[0]["actor"]
