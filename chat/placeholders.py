@@ -27,7 +27,7 @@ PLACEHOLDERS = {
     "agent.name": "the name of the agent sending it",
     "agent.first_name": "the agent's first name",
     "article.title": "the article the AI last cited in this conversation",
-    "article.url": "that article's link (ARTICLE_URL_TEMPLATE)",
+    "article.url": "that article's help-center page (or ARTICLE_URL_TEMPLATE)",
 }
 # How far back to look for the article the AI last cited.
 _ARTICLE_LOOKBACK = 20
@@ -44,9 +44,11 @@ def placeholders_check(text: str) -> list[str]:
 
 
 def _article_url(slug: str) -> str:
-    template = getattr(settings, "ARTICLE_URL_TEMPLATE", "") or ""
-    if not template or not slug:
+    if not slug:
         return ""
+    # Default: the desk's own help center (/help/<slug>/, served by agents/helpcenter.py).
+    public = (getattr(settings, "SUPPORT_PUBLIC_URL", "") or "").rstrip("/")
+    template = getattr(settings, "ARTICLE_URL_TEMPLATE", "") or f"{public}/help/{{slug}}/"
     return template.replace("{slug}", slug)
 
 

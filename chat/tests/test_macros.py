@@ -42,6 +42,11 @@ def test_context_reads_the_customer_the_agent_and_the_last_cited_article(setting
     assert context["customer.first_name"] == "Casey" and context["agent.name"] == "Dana Lee"
     assert context["article.url"] == "https://help.example.com/a/refunds"
     assert context["article.title"] == "Refunds"
+    # Without a template: the desk's own help-center page.
+    settings.ARTICLE_URL_TEMPLATE = ""
+    settings.SUPPORT_PUBLIC_URL = "https://desk.example.com"
+    context = placeholder_context(session=session, agent=agent)
+    assert context["article.url"] == "https://desk.example.com/help/refunds/"
 
 
 def test_canned_responses_refuse_unknown_placeholders_and_render_per_session():

@@ -46,7 +46,9 @@ def test_an_agent_reply_while_the_customer_is_away_is_emailed_with_a_working_lin
     session, agent = _held_session(customer_email="casey@example.com")
     caplog.set_level(logging.DEBUG)
     agent_message_send(
-        session_id=session.pk, user=agent, content="Your refund is on its way <b>today</b>."
+        session_id=session.pk,
+        user=agent,
+        content="Your refund is on its way <b>today</b>. See **the policy**.",
     )
     (mail,) = smtp_settings.inbox.wait_for(1)
     assert mail.rcpt_tos == ["casey@example.com"]
@@ -54,6 +56,7 @@ def test_an_agent_reply_while_the_customer_is_away_is_emailed_with_a_working_lin
     text, html = mail.part("text/plain"), mail.part("text/html")
     assert "Your refund is on its way <b>today</b>." in text
     assert "&lt;b&gt;today&lt;/b&gt;" in html and "<b>today</b>" not in html  # escaped
+    assert "<strong>the policy</strong>" in html  # the one rich-text renderer (Markdown subset)
     link = text.split("Continue the conversation: ", 1)[1].split()[0]
     assert link.startswith("http://127.0.0.1:8000/#resume=")
     assert link in html.replace("&amp;", "&")
