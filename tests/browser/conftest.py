@@ -43,3 +43,21 @@ def chromium() -> Iterator:
 def browser():
     with chromium() as launched:
         yield launched
+
+
+def new_page(browser, width: int = 1280, height: int = 800):
+    """A page in a fresh context (its own cookies) with the suite's default timeout."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def console_login(page, url: str, username: str, password: str | None = None) -> None:
+    """Open ``url`` (a staff page: the login form comes first) and sign in as ``username``.
+
+    The password defaults to "<username>-password", as the tests create their users.
+    """
+    page.goto(url)
+    page.fill("#id_username", username)
+    page.fill("#id_password", password or f"{username}-password")
+    page.click("#login-button")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from tests.browser.axe import axe_context, axe_violations, describe
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, console_login
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,10 +26,7 @@ def server(demo_kb, tmp_path):
 
 
 def sign_in(page, server) -> None:
-    page.goto(server + "/console/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("#login-button")
+    console_login(page, server + "/console/login/", "ada")
     page.wait_for_selector("#connection-state[data-state='online']")
 
 

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.conftest import console_login, new_page
 from tests.browser.test_chat_page import ask
-from tests.browser.test_console import new_page
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,10 +46,7 @@ def photo() -> bytes:
 
 def test_customer_photo_shows_as_a_thumbnail_to_the_agent_and_only_there(server, browser):
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
 
     customer = new_page(browser, 390, 844)

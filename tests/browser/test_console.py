@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from sessions_app.models import SupportSession
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import console_login, new_page
 from tests.browser.test_chat_page import ask
 from tests.servers import server_env, start_daphne
 
@@ -52,19 +52,9 @@ def server(demo_kb, tmp_path):
     process.stop()
 
 
-def new_page(browser, width=1280, height=800):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
-
-
 def test_customer_and_agent_work_a_conversation_end_to_end(server, browser):
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
 
     customer = new_page(browser, 390, 844)
@@ -113,10 +103,7 @@ def customer_account(db):
 
 def test_non_staff_cannot_use_the_console(customer_account, server, browser):
     page = new_page(browser)
-    page.goto(server + "/console/")
-    page.fill("#id_username", "casey")
-    page.fill("#id_password", "casey-password")
-    page.click("#login-button")
+    console_login(page, server + "/console/", "casey")
     page.wait_for_selector("text=not a staff account")
     page.goto(server + "/console/")
     assert page.locator("#console-app").count() == 0

@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from chat.models import Macro, Message
 from chat.services import message_create
 from sessions_app.models import Label, SupportSession
-from tests.browser.test_console import SCREENSHOTS, new_page, off_loop, pytestmark  # noqa: F401
+from tests.browser.conftest import console_login, new_page
+from tests.browser.test_console import SCREENSHOTS, off_loop, pytestmark  # noqa: F401
 from tests.factories import SupportSessionFactory
 from tests.servers import server_env, start_daphne
 
@@ -45,10 +46,7 @@ def seed() -> SupportSession:
 def test_close_can_be_undone_and_a_macro_replies_and_labels(server, browser):
     session = off_loop(seed)
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     expect(agent.locator("#connection-state")).to_have_attribute("data-state", "online")
 
     row = agent.locator(f".inbox-item[data-session-id='{session.pk}']")

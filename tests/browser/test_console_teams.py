@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from sessions_app.models import AgentProfile, SupportSession, Team
-from tests.browser.test_console import new_page, off_loop
+from tests.browser.conftest import console_login, new_page
+from tests.browser.test_console import off_loop
 from tests.factories import SupportSessionFactory
 from tests.servers import server_env, start_daphne
 
@@ -41,10 +42,7 @@ def _waiting_conversations():
 def test_away_switch_team_filter_reply_takes_the_conversation_and_the_audit_trail(server, browser):
     session_id = off_loop(_waiting_conversations)
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
 
     # Away, then back: the server keeps the agent's status.

@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 
 from chat.models import Connection
 from sessions_app.models import SupportSession
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, console_login, new_page
 from tests.browser.test_chat_page import ask
-from tests.browser.test_console import new_page, off_loop
+from tests.browser.test_console import off_loop
 from tests.servers import free_port, server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -76,10 +76,7 @@ def test_an_away_customer_is_emailed_the_reply_and_comes_back_through_the_link(
     assert _customer_sockets() == 0
 
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
     agent.click(".inbox-item[data-status='escalated']")
     agent.wait_for_selector("#transcript li.msg-customer[data-seq]")

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, console_login
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,10 +55,7 @@ def test_handovers_are_grouped_and_one_action_teaches_the_article(server, browse
 
     staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     staff.set_default_timeout(TIMEOUT_MS)
-    staff.goto(server + "/console/gaps/")
-    staff.fill("#id_username", "olga")
-    staff.fill("#id_password", "olga-password")
-    staff.click("#login-button")
+    console_login(staff, server + "/console/gaps/", "olga")
     staff.wait_for_url("**/console/gaps/")
 
     groups = staff.locator("#gap-list > li.gap")

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import console_login, new_page
 from tests.browser.test_chat_page import ask
 from tests.servers import server_env, start_daphne
 
@@ -35,12 +35,6 @@ def server(settings, tmp_path):
     )
     yield base_url
     process.stop()
-
-
-def new_page(browser, width=1280, height=800):
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
 
 
 def expect_rendered(message, *, page) -> None:
@@ -76,10 +70,7 @@ def test_bold_and_links_render_and_onerror_never_runs_on_the_chat_page_and_conso
     customer.wait_for_selector("li.msg-customer[data-seq] >> text=bold")
 
     agent = new_page(browser)
-    agent.goto(server + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, server + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
     agent.click(".inbox-item[data-status='escalated']")
     agent.click("#take-over")

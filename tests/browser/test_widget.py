@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from sessions_app.identity import identity_hash
 from sessions_app.models import Contact, SupportSession, Website
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import console_login, new_page
 from tests.browser.test_console import off_loop
 from tests.factories import SupportSessionFactory
 from tests.servers import StaticSite, server_env, start_daphne
@@ -91,12 +91,6 @@ def website(sites):
         accent_color="#aa3300",
         greeting="Questions about your order?",
     )
-
-
-def new_page(browser, width=1280, height=800):
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
 
 
 def message_ids(frame) -> list[str]:
@@ -230,10 +224,7 @@ def test_signed_user_shows_by_name_in_the_console_and_a_forged_hash_is_refused(
     )
 
     agent = new_page(browser)
-    agent.goto(desk + "/console/")
-    agent.fill("#id_username", "dana")
-    agent.fill("#id_password", "dana-password")
-    agent.click("#login-button")
+    console_login(agent, desk + "/console/", "dana")
     agent.wait_for_selector("#connection-state[data-state='online']")
 
     customer = new_page(browser, 1000, 800)
