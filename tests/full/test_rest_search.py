@@ -53,8 +53,9 @@ def test_list_query_count_is_flat_on_postgresql(django_assert_num_queries):
     staff = api_client("staff")
     params = {"search": "casey", "assignee": "none", "limit": 100}
     SupportSessionFactory.create_batch(10)
-    with django_assert_num_queries(2):
+    # count + page + the page's labels (one prefetch), whatever the number of sessions
+    with django_assert_num_queries(3):
         assert staff.get(LIST, params).json()["count"] == 10
     SupportSessionFactory.create_batch(90)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert len(staff.get(LIST, params).json()["results"]) == 100
