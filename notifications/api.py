@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
-from rest_framework import exceptions, permissions, serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions_app.api import SessionCreatedSerializer, ws_url
-from sessions_app.authentication import is_staff_request, session_for_request
+from sessions_app.authentication import customer_session_for_request
 from supportdesk.api import ApiError
 
 from . import services
@@ -25,7 +25,7 @@ def _call(function, **kwargs):
 class TranscriptEmailApi(APIView):
     """POST: email the closed conversation's transcript to its customer."""
 
-    permission_classes = [permissions.AllowAny]  # access is decided by session_for_request
+    permission_classes = [permissions.AllowAny]  # access: customer_session_for_request
 
     @extend_schema_serializer(component_name="TranscriptEmailInput")
     class InputSerializer(serializers.Serializer):
@@ -53,9 +53,9 @@ class TranscriptEmailApi(APIView):
         examples=[OpenApiExample("To", value={"email": "casey@example.com"}, request_only=True)],
     )
     def post(self, request, session_id: str):
-        session = session_for_request(request, session_id)
-        if is_staff_request(request):
-            raise exceptions.PermissionDenied("Only the session's customer asks for this.")
+        session = customer_session_for_request(
+            request, session_id, "Only the session's customer asks for this."
+        )
         payload = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
         payload.is_valid(raise_exception=True)
         _call(

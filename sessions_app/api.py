@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_serializer,
 )
-from rest_framework import exceptions, permissions, serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +23,7 @@ from supportdesk.throttling import RateThrottle
 
 from . import selectors, services
 from .authentication import (
+    customer_session_for_request,
     is_staff_request,
     request_actor,
     request_api_key_name,
@@ -506,10 +507,10 @@ class SessionRateApi(APIView):
         ],
     )
     def post(self, request, session_id: str):
-        session = session_for_request(request, session_id)
-        if is_staff_request(request):
-            # The rating is the customer's verdict: staff or an integration must not skew CSAT.
-            raise exceptions.PermissionDenied("Only the session's customer rates it.")
+        # The rating is the customer's verdict: staff or an integration must not skew CSAT.
+        session = customer_session_for_request(
+            request, session_id, "Only the session's customer rates it."
+        )
         payload = self.InputSerializer(data=request.data or {})
         payload.is_valid(raise_exception=True)
         service_call(
@@ -544,9 +545,9 @@ class SessionEmailApi(APIView):
         examples=[OpenApiExample("Email", value={"email": "casey@example.com"}, request_only=True)],
     )
     def post(self, request, session_id: str):
-        session = session_for_request(request, session_id)
-        if is_staff_request(request):
-            raise exceptions.PermissionDenied("Only the session's customer leaves an address here.")
+        session = customer_session_for_request(
+            request, session_id, "Only the session's customer leaves an address here."
+        )
         payload = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
         payload.is_valid(raise_exception=True)
         service_call(

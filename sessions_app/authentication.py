@@ -92,3 +92,15 @@ def session_for_request(request, session_id: str) -> SupportSession:
         raise ApiError(
             SessionNotFound.code, SessionNotFound.detail, status.HTTP_404_NOT_FOUND
         ) from None
+
+
+def customer_session_for_request(request, session_id: str, refusal: str) -> SupportSession:
+    """Like ``session_for_request``, for what only the session's customer may do.
+
+    Staff and API keys get 403 with ``refusal``: a customer's rating, address or transcript
+    request is theirs to make, not an integration's.
+    """
+    session = session_for_request(request, session_id)
+    if is_staff_request(request):
+        raise exceptions.PermissionDenied(refusal)
+    return session
