@@ -178,6 +178,24 @@ def articles_search(query: str, *, limit: int = 3) -> list[ArticleHit]:
     return hits
 
 
+def index_warm() -> bool:
+    """Load the sentence encoder and the current index now; return whether an index is ready.
+
+    A worker calls it when it starts, so its first reply does not pay the model load and the
+    snapshot's unpickling (~1 s, docs/performance.md). Never raises: a worker with no index
+    yet still starts, and its first reply asks for the rebuild as before.
+    """
+    try:
+        sentence_encoder()
+        if not KnowledgeIndexSnapshot.objects.exists():
+            return False  # nothing to load; no rebuild is asked for from here
+        _cache.current()
+        return True
+    except Exception:
+        logger.warning("Knowledge index not warmed up at worker start", exc_info=True)
+        return False
+
+
 def articles_search_many(queries: list[str], *, limit: int = 3) -> list[list[ArticleHit]]:
     """Return ``articles_search`` for each query, reading the current index once for all."""
     index, articles = _cache.current()

@@ -82,3 +82,35 @@ def test_an_unreadable_snapshot_is_never_rebuilt_on_the_reply_path(demo_kb):
     reply = reply_compose(question="How do I reset my password?", history=[])
     assert not reply.escalate
     assert reply.sources[0]["title"] == "Resetting your password"
+
+
+def test_a_worker_warms_the_index_before_its_first_reply(demo_kb):
+    from celery.concurrency.prefork import TaskPool as PreforkPool
+    from celery.concurrency.thread import TaskPool as ThreadPool
+
+    from agents import apps
+
+    index_rebuild()
+    knowledge._cache.clear()
+    # A prefork parent must not load the ONNX runtime before it forks: its children warm up.
+    apps._warm_threaded_worker(
+        sender=type("Consumer", (), {"pool": PreforkPool.__new__(PreforkPool)})
+    )
+    assert knowledge._cache.index is None
+    apps._warm_threaded_worker(
+        sender=type("Consumer", (), {"pool": ThreadPool.__new__(ThreadPool)})
+    )
+    assert knowledge._cache.index is not None
+
+
+def test_warming_with_no_snapshot_asks_for_no_rebuild():
+    KnowledgeIndexSnapshot.objects.all().delete()
+    knowledge._cache.clear()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        assert knowledge.index_warm() is False
+    finally:
+        celery_app.conf.task_always_eager = eager
+    assert knowledge._cache._rebuild_requested_at is None
+    assert not KnowledgeIndexSnapshot.objects.exists()
