@@ -35,6 +35,7 @@ from supportdesk.metrics import RATE_LIMIT_HITS, WS_CLOSES, WS_ERRORS
 
 from . import frames, selectors, services
 from .exceptions import MessageRejected
+from .inbox_feed import inbox_feed
 from .models import CannedResponse, ConnectionKind, MessageRole
 from .ratelimit import SlidingWindowLimiter
 from .serializers import frame_text, inbox_summary, message_frame, message_payload
@@ -490,10 +491,6 @@ class CustomerConsumer(SupportConsumer):
             )
 
 
-# How long an agent socket gathers inbox changes before fetching them in one query.
-INBOX_BATCH_SECONDS = 0.2
-
-
 class AgentConsumer(SupportConsumer):
     """A human agent's console socket: /ws/agent/ (Django session cookie, staff only)."""
 
@@ -504,8 +501,6 @@ class AgentConsumer(SupportConsumer):
         self.user = None
         self.user_name = ""
         self.joined_session: uuid.UUID | None = None
-        self._inbox_pending: set[str] = set()
-        self._inbox_flush: asyncio.Task | None = None
         self._staff_checked_at = 0.0
 
     async def connect(self):
@@ -532,6 +527,7 @@ class AgentConsumer(SupportConsumer):
             }
         )
         await self.send_inbox("all", "")
+        inbox_feed().subscribe(self, self._send_inbox_updates)
         await self.channel_layer.group_send(realtime.AGENTS_GROUP, {"type": "presence.changed"})
         # After "ready": an assignment this triggers reaches this socket as an `assigned` frame.
         await run_db(_announce_agent_connected, user.pk)
@@ -541,8 +537,7 @@ class AgentConsumer(SupportConsumer):
         return selectors.agents_online(), canned
 
     async def websocket_disconnect(self, message):
-        if self._inbox_flush is not None:
-            self._inbox_flush.cancel()
+        inbox_feed().unsubscribe(self)
         joined, was_ready = self.joined_session, self.user is not None
         await super().websocket_disconnect(message)
         if not was_ready:
@@ -828,27 +823,18 @@ class AgentConsumer(SupportConsumer):
             await self.send_frame({"type": "inbox_update", "session": summary})
 
     async def inbox_message(self, event: dict) -> None:
-        """A message arrived somewhere: refresh that inbox row, batched per short window.
+        """A message arrived somewhere: its inbox row comes from this process's shared feed.
 
-        Every message reaches every agent socket; one query per socket per message would
-        grow with traffic × agents, so rows touched within INBOX_BATCH_SECONDS are fetched
-        together in one query.
+        Every message reaches every agent socket; the feed (chat/inbox_feed.py) fetches the
+        rows touched within a short window once per process, not once per socket.
         """
-        if self.phase is not Phase.READY:
-            return
-        self._inbox_pending.add(event["session_id"])
-        if self._inbox_flush is None or self._inbox_flush.done():
-            self._inbox_flush = asyncio.create_task(self._flush_inbox())
-
-    async def _flush_inbox(self) -> None:
-        await asyncio.sleep(INBOX_BATCH_SECONDS)
-        pending, self._inbox_pending = self._inbox_pending, set()
-        rows = await run_db(
-            lambda: [inbox_summary(s) for s in selectors.inbox_sessions_by_id(pending)]
-        )
         if self.phase is Phase.READY:
-            for row in rows:
-                await self.send_frame({"type": "inbox_update", "session": row})
+            inbox_feed().touch(event["session_id"])
+
+    async def _send_inbox_updates(self, texts: list[str]) -> None:
+        if self.phase is Phase.READY:
+            for text in texts:
+                await self.send(text_data=text)
 
     async def session_escalated(self, event: dict) -> None:
         if self.phase is not Phase.READY:

@@ -350,3 +350,33 @@ async def test_a_burst_of_messages_becomes_one_inbox_update_per_session():
         assert 1 <= len(updates) <= 3
         assert updates[-1]["session"]["last_message"]["seq"] == 10
         assert updates[-1]["session"]["unanswered"] == 10
+
+
+async def test_every_console_of_a_process_shares_one_inbox_row_query(monkeypatch):
+    from chat import inbox_feed
+
+    fetches = []
+    real_rows = inbox_feed._rows
+
+    def counting_rows(session_ids):
+        fetches.append(set(session_ids))
+        return real_rows(session_ids)
+
+    monkeypatch.setattr(inbox_feed, "_rows", counting_rows)
+    agents = [await make(StaffFactory) for _ in range(5)]
+    session = await make(SupportSessionFactory, handled_by="human", status="escalated")
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(agent_socket(agent)) for agent in agents]
+        for ws in sockets:
+            await ready_agent(ws)
+        await database_sync_to_async(message_create)(
+            session_id=session.pk, role="customer", content="one for all"
+        )
+        rows = [
+            (await frames_until(ws, lambda f: f["type"] == "inbox_update"))[-1]["session"]
+            for ws in sockets
+        ]
+    assert {row["last_message"]["content"] for row in rows} == {"one for all"}
+    # One fetch for five consoles (the feed's window); each socket used to run its own.
+    assert fetches == [{str(session.pk)}]
+    assert inbox_feed.inbox_feed()._subscribers == {}  # every closed socket unsubscribed
