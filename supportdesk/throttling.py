@@ -7,12 +7,20 @@ a new token per request, the token budget a client that spreads one token over m
 addresses. Signed-in active staff users are not throttled: they are identified people whose
 access is revoked by deactivating them. A refused request is a
 429 in the error shape with ``Retry-After`` and counts in ``RATE_LIMIT_HITS`` by scope.
+
+On Redis each check is one atomic script (a sliding log in a sorted set): DRF's own
+read-then-write of a cached list let a burst of concurrent requests all read the same history
+and pass together, and cost two round trips per throttle. Other caches (embedded mode's
+local memory, one process) keep DRF's implementation.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import uuid
 
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -21,6 +29,28 @@ from .conf import parse_rate
 from .metrics import RATE_LIMIT_HITS
 
 logger = logging.getLogger(__name__)
+
+# KEYS[1]: the log; ARGV: now (s), window (s), limit, a unique member. Returns {1} when the
+# request is admitted (and logged), else {0, oldest admitted time in the window}.
+_SLIDING_LOG = """
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
+  return {1}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, oldest[2]}
+"""
+
+
+def _redis_client(cache):
+    """Return the raw Redis client behind a django-redis cache, or None for other caches."""
+    get_client = getattr(getattr(cache, "client", None), "get_client", None)
+    if get_client is None:
+        return None
+    return get_client(write=True)
 
 
 class RateThrottle(SimpleRateThrottle):
@@ -53,7 +83,39 @@ class RateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view):
         self._request = request
-        return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        client = _redis_client(self.cache)
+        if client is None:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        try:
+            admitted = client.eval(
+                _SLIDING_LOG,
+                1,
+                self.cache.make_key(self.key),
+                repr(self.now),
+                self.duration,
+                self.num_requests,
+                f"{self.now!r}:{uuid.uuid4().hex[:12]}",
+            )
+        except RedisError:
+            # Fail open, like every other cache use here: an outage must not refuse traffic.
+            logger.warning("Throttle %s not checked: the cache is unavailable", self.scope)
+            return True
+        if admitted[0] == 1:
+            return True
+        self._oldest = float(admitted[1])
+        return self.throttle_failure()
+
+    def wait(self):
+        oldest = getattr(self, "_oldest", None)
+        if oldest is None:
+            return super().wait()
+        return max(1, math.ceil(self.duration - (self.now - oldest)))
 
     def throttle_failure(self):
         RATE_LIMIT_HITS.labels(self.scope).inc()

@@ -52,6 +52,32 @@ def test_spoofed_forwarded_for_does_not_bypass_the_session_throttle(stack, setti
     assert int(refused.headers["Retry-After"]) > 0
 
 
+def test_a_concurrent_burst_is_admitted_exactly_up_to_the_limit(stack, settings):
+    """DRF's read-then-write throttle let a concurrent burst read the same history and pass
+    together; the Redis sliding log admits exactly the limit, whatever the interleaving."""
+    from supportdesk.ops import rate_limits_reset
+
+    rate_limits_reset(names=["drf_throttles"])  # the sequential test above used this budget
+    limit = parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["session_create"]).count
+    burst = limit * 3
+
+    def create(n: int):
+        return http(
+            "POST",
+            f"{stack.base_url}/api/v1/sessions/",
+            json_body={},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        )
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(create, range(burst)))
+    statuses = sorted(response.status for response in responses)
+    assert statuses == [201] * limit + [429] * (burst - limit), statuses
+    refused = next(response for response in responses if response.status == 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    rate_limits_reset(names=["drf_throttles"])
+
+
 # --- finding 5: database connections stay under the pool's cap -------------------------------
 
 POOL_CAP = 4
