@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_save
 
 from chat.models import Message
 from chat.serializers import message_payload
@@ -17,14 +24,57 @@ from .services import event_publish
 logger = logging.getLogger(__name__)
 
 
+# Which event types active endpoints subscribe to, cached per process and checked against a
+# version in the shared cache: the endpoints table was read after every stored message (a
+# quarter of the message path's time, docs/performance.md). Saving an endpoint (create,
+# change, re-enable) bumps the version after commit, so every process re-reads before its
+# next event. A stale "subscribed" is harmless (event_publish reads the endpoints itself); a
+# lost bump (cache down at that moment) is bounded by the local lifetime.
+ENDPOINTS_VERSION_KEY = "webhooks:endpoints-version"
+SUBSCRIPTIONS_MAX_AGE = 30.0
+_subscriptions: tuple[str, frozenset[str], float] | None = None  # version, events, loaded at
+_subscriptions_lock = threading.Lock()
+
+
+def endpoints_changed() -> None:
+    """Tell every process to re-read the endpoints' subscriptions before its next event."""
+    cache.set(ENDPOINTS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def _on_endpoint_saved(sender, **kwargs) -> None:
+    transaction.on_commit(endpoints_changed)
+
+
+def _current_version() -> str | None:
+    version = cache.get(ENDPOINTS_VERSION_KEY)
+    if version is None and cache.add(ENDPOINTS_VERSION_KEY, uuid.uuid4().hex, timeout=None):
+        version = cache.get(ENDPOINTS_VERSION_KEY)
+    return version  # None: the cache is down, read the table every time
+
+
 def _subscribed(event_type: str) -> bool:
-    # One cheap query before serializing anything: most events have no subscriber.
-    return any(
-        event_type in events
-        for events in WebhookEndpoint.objects.filter(is_active=True).values_list(
+    """Whether any active endpoint wants ``event_type``: checked before serializing anything."""
+    global _subscriptions
+    version = _current_version()  # before the read: a bump after it forces the next re-read
+    known = _subscriptions
+    if (
+        version is not None
+        and known is not None
+        and known[0] == version
+        and time.monotonic() - known[2] < SUBSCRIPTIONS_MAX_AGE
+    ):
+        return event_type in known[1]
+    events = frozenset(
+        event
+        for subscribed in WebhookEndpoint.objects.filter(is_active=True).values_list(
             "events", flat=True
         )
+        for event in subscribed
     )
+    if version is not None:
+        with _subscriptions_lock:
+            _subscriptions = (version, events, time.monotonic())
+    return event_type in events
 
 
 def _session_event(event_type: str, session_id, **extra) -> None:
@@ -83,3 +133,6 @@ def connect() -> None:
     ]
     for signal, receiver in pairs:
         signal.connect(receiver, dispatch_uid=f"webhooks.{receiver.__name__}")
+    post_save.connect(
+        _on_endpoint_saved, sender=WebhookEndpoint, dispatch_uid="webhooks.endpoints_changed"
+    )

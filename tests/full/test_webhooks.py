@@ -225,3 +225,23 @@ def test_delivery_latency_after_commit(stack):
         f" max {latencies[-1]:.1f} ms"
     )
     assert p95 < 5000
+
+
+def test_an_endpoint_added_here_gets_the_next_message_daphne_stores(stack):
+    """Daphne caches which events have subscribers; an endpoint saved in another process (this
+    one, like the admin's) bumps the shared version, so Daphne's very next message is sent."""
+    opened = session_open()
+    url = f"{stack.base_url}/api/v1/sessions/{opened.session.pk}/messages/"
+    headers = {"Authorization": f"Session {opened.token}"}
+
+    def post(content: str) -> None:
+        response = http("POST", url, json_body={"content": content}, headers=headers)
+        assert response.status == 201, response.body
+
+    post("before any endpoint")  # Daphne now knows: no subscriber
+    with Receiver() as receiver:
+        endpoint_create(url=receiver.url, events=["message.created"])
+        post("right after the endpoint")
+        requests = receiver.wait_for(lambda requests: len(requests) >= 1, timeout=20)
+    contents = [json.loads(r.body)["data"]["message"]["content"] for r in requests]
+    assert "right after the endpoint" in contents

@@ -123,3 +123,24 @@ def test_lifecycle_events_escalated_and_assigned():
     assert bodies[0]["data"]["session"]["status"] == "escalated"
     assert bodies[1]["data"]["session"]["assignee"]["id"] == agent.pk
     assert bodies[2]["data"]["session"]["assignee"]["id"] == other.pk
+
+
+def test_subscriptions_are_read_once_and_an_endpoint_gets_the_very_next_event():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opened = session_open()
+
+    def endpoint_reads(content: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            message_create(session_id=opened.session.pk, role=MessageRole.CUSTOMER, content=content)
+        return sum("webhooks_webhookendpoint" in q["sql"] for q in queries.captured_queries)
+
+    endpoint_reads("warm the cache")
+    assert endpoint_reads("no subscriber: nothing read") == 0
+    with Receiver() as receiver:
+        endpoint_create(url=receiver.url, events=["message.created"])  # bumps the version
+        assert endpoint_reads("the very next message") >= 1
+        assert [json.loads(r.body)["data"]["message"]["content"] for r in receiver.requests] == [
+            "the very next message"
+        ]
