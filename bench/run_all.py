@@ -80,6 +80,22 @@ def _brief(row: dict) -> dict:
     return {k: row[k] for k in keys if k in row}
 
 
+def db_for(args, root: Path | None) -> str:
+    """The database a variant runs on: an older tree gets its own, migrated by its own code."""
+    return args.db_name if root is None else f"{args.db_name}_before"
+
+
+def database_create(args, root: Path | None) -> None:
+    name = db_for(args, root)
+    wf.configure_targets(argparse.Namespace(db_name=name, redis_db=args.redis_db))
+    wf.run(["dropdb", *wf.PG, "--if-exists", "--force", name], timeout=60)
+    wf.run(["createdb", *wf.PG, name], timeout=60)
+    env = {**os.environ, "DATABASE_URL": wf.DATABASE_URL, "SECRET_KEY": "bench", "DEBUG": "0"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("PYTHONPATH", None)
+    wf.run([PY, "manage.py", "migrate", "--noinput"], env=env, timeout=600, cwd=root or ROOT)
+
+
 # --- scenario 1 (and 5): fan-out through ws_fanout.py -------------------------------------------
 
 
@@ -89,7 +105,7 @@ def fanout(args, *, server: str, rate: float, seconds: float, root: Path | None,
     cmd = [PY, str(ROOT / "bench" / "ws_fanout.py"), "--server", server]
     cmd += ["--sockets", "100", "--sessions", "50", "--rate", str(rate)]
     cmd += ["--messages", str(max(1, int(rate * seconds))), "--deadline", str(args.deadline)]
-    cmd += ["--db-name", args.db_name, "--redis-db", str(args.redis_db), "--prefix", "perfb"]
+    cmd += ["--db-name", db_for(args, root), "--redis-db", str(args.redis_db), "--prefix", "perfb"]
     cmd += ["--json-out", str(out), "--log-dir", str(args.tmp), "--reuse-db", "--no-migrate"]
     cmd += ["--max-seconds", "300"]
     if root is not None:
@@ -135,7 +151,7 @@ class Stack:
             log_level="WARNING",
             db_conn_max_age=None,
             prefix="perfs",
-            db_name=args.db_name,
+            db_name=db_for(args, root),
             redis_db=args.redis_db,
             reuse_db=True,
             no_migrate=True,
@@ -578,13 +594,11 @@ def main() -> int:
     variants: dict[str, Path | None] = {"bare": None, "after": None}
     if args.before_src is not None:
         variants = {"bare": None, "before": args.before_src, "after": None}
-    # One database for every run: created and migrated once (the code's schema is the same).
-    wf.configure_targets(argparse.Namespace(db_name=args.db_name, redis_db=args.redis_db))
-    wf.run(["dropdb", *wf.PG, "--if-exists", "--force", args.db_name], timeout=60)
-    wf.run(["createdb", *wf.PG, args.db_name], timeout=60)
-    env = {**os.environ, "DATABASE_URL": wf.DATABASE_URL, "SECRET_KEY": "bench", "DEBUG": "0"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    wf.run([PY, "manage.py", "migrate", "--noinput"], env=env, timeout=600, cwd=ROOT)
+    # One database per tree, created and migrated once by that tree's own code (the quiet run
+    # of 14:14 lost its "before" rows to the old code running on the new schema).
+    database_create(args, None)
+    if args.before_src is not None:
+        database_create(args, args.before_src)
     log(f"machine {machine()}; variants {list(variants)}")
     started = len(args.json_out.read_text().splitlines()) if args.json_out.exists() else 0
     only = {s.strip() for s in args.only.split(",")}
