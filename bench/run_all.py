@@ -297,7 +297,15 @@ QUESTIONS = [
 ]
 
 
-async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> dict:
+async def agent_round_trip(
+    stack: Stack, sessions: list[dict], rounds: int, think_s: float = 0.0
+) -> dict:
+    """Each conversation asks ``rounds`` questions, the next one when the reply arrived.
+
+    ``think_s`` 0: the next question at once (a burst of len(sessions) questions queued at the
+    same time); above 0: a customer reading and typing for that long first, the conversations
+    spread over that period (len(sessions) / think_s questions per second offered).
+    """
     first_ms, final_ms, missing = [], [], 0
     # first_ms_v2: counts only "thinking"/stream (earlier results also counted a late "idle").
 
@@ -305,7 +313,11 @@ async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> d
         nonlocal missing
         ws = await open_customer(stack.port, session)
         try:
+            if think_s:
+                await asyncio.sleep(think_s * i / len(sessions))
             for r in range(rounds):
+                if think_s and r:
+                    await asyncio.sleep(think_s)
                 text = QUESTIONS[(i + r) % len(QUESTIONS)]
                 start = time.perf_counter()
                 await ws.send(json.dumps({"type": "message", "content": text}))
@@ -340,6 +352,7 @@ async def agent_round_trip(stack: Stack, sessions: list[dict], rounds: int) -> d
     return {
         "conversations": len(sessions),
         "rounds": rounds,
+        "think_s": think_s,
         "replies": len(final_ms),
         "missing_replies": missing,
         "first_ms": {"p50": pct(first_ms, 50), "p99": pct(first_ms, 99)},
@@ -357,13 +370,21 @@ def scenario_agent(args, variants: dict[str, Path | None]) -> None:
             continue  # the bare consumer has no agent
         stack = Stack(args, bare=False, root=root, ai=True)
         try:
-            sessions = sessions_for(stack, 50, False)
-            row = asyncio.run(agent_round_trip(stack, sessions, args.agent_rounds))
+            sessions = sessions_for(stack, 50 + 50 + 1, False)
+            row = asyncio.run(agent_round_trip(stack, sessions[:50], args.agent_rounds))
+            # The same 50 conversations as customers really type: a question every ~5 s each
+            # (10/s offered), and one conversation alone: the reply's own time, no queue.
+            paced = asyncio.run(
+                agent_round_trip(stack, sessions[50:100], args.agent_rounds + 1, think_s=5.0)
+            )
+            solo = asyncio.run(agent_round_trip(stack, sessions[100:], 10))
         except Exception as error:  # noqa: BLE001 - recorded
-            row = {"error": repr(error)}
+            row = paced = solo = {"error": repr(error)}
         finally:
             stack.stop()
         record(args.json_out, "3-agent", variant, row)
+        record(args.json_out, "3-agent-paced", variant, paced)
+        record(args.json_out, "3-agent-solo", variant, solo)
 
 
 # --- scenario 4: REST GET …/messages/ -----------------------------------------------------------
@@ -549,8 +570,10 @@ def table(rows: list[dict]) -> str:
                 f" (RSS {r['rss_idle_kib']}→{r['rss_open_kib']} KiB)"
             )
             lat = _ms(r["ping_ms"]) + " (ping→pong)"
-        elif kind == "3-agent":
+        elif kind.startswith("3-agent"):
+            pace = f", a question every {r['think_s']:.0f} s each" if r.get("think_s") else ""
             result = (
+                f"{r.get('conversations', 50)} conversations{pace}: "
                 f"{r['replies']} replies ({r['missing_replies']} missing), first frame "
                 f"{_ms(r['first_ms'])} ms, {r['replies_per_s_per_worker_process']} replies/s/proc"
             )
