@@ -12,8 +12,10 @@ records which backend each landed on, from HAProxy's ``X-Supportdesk-Backend``),
 ``message`` frames at R/s round-robin over the sessions for T s, then waits until every
 message reached both sockets of its session (or ``--deadline`` s). It prints one JSON line:
 sent, delivered/expected, deliveries/s (first send → last delivery), send→receipt p50/p99.
-The stack must allow the load: start it with CHAT_RATE_LIMIT=1000/1s and
-SESSION_CREATE_RATE=100000/min (every socket comes from 127.0.0.1). Loopback only.
+The stack must allow the load: start it with CHAT_RATE_LIMIT=1000/1s,
+SESSION_CREATE_RATE=100000/min, WS_TRANSPORT_RATE=1000000/1s and WS_MAX_QUEUED_FRAMES=100000
+(every socket comes from 127.0.0.1; a saturated server queues frames, which the flood guard
+answers with 4029). Loopback only.
 """
 
 from __future__ import annotations
