@@ -29,6 +29,8 @@ from .conf import parse_rate
 from .metrics import RATE_LIMIT_HITS
 
 logger = logging.getLogger(__name__)
+# Cache outages are reported on one logger (django-redis' too: DJANGO_REDIS_LOGGER).
+cache_logger = logging.getLogger("supportdesk.cache")
 
 # KEYS[1]: the log; ARGV: now (s), window (s), limit, a unique member. Returns {1} when the
 # request is admitted (and logged), else {0, oldest admitted time in the window}.
@@ -104,7 +106,7 @@ class RateThrottle(SimpleRateThrottle):
             )
         except RedisError:
             # Fail open, like every other cache use here: an outage must not refuse traffic.
-            logger.warning("Throttle %s not checked: the cache is unavailable", self.scope)
+            cache_logger.warning("Throttle %s not checked: the cache is unavailable", self.scope)
             return True
         if admitted[0] == 1:
             return True
