@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+
+from supportdesk.conf import app_setting
 
 from .origins import normalize_origin
 
@@ -290,6 +293,17 @@ class SupportSession(models.Model):
     def __str__(self) -> str:
         who = self.display_name or "anonymous"
         return f"{who} ({self.get_status_display()}, {str(self.id)[:8]})"
+
+    def reopen_until(self) -> datetime | None:
+        """Until when the customer's next message reopens this closed conversation.
+
+        None: it is not closed, its close time is unknown (closed by hand), or
+        SESSION_REOPEN_WITHIN is 0; the customer's next message then starts a new one.
+        """
+        if self.status != SessionStatus.CLOSED or self.closed_at is None:
+            return None
+        seconds = float(app_setting("SESSION_REOPEN_WITHIN"))
+        return self.closed_at + timedelta(seconds=seconds) if seconds > 0 else None
 
     @property
     def display_name(self) -> str:

@@ -7,6 +7,7 @@ import re
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Contact, Label, SessionEvent, SupportSession, Team
@@ -111,6 +112,12 @@ class SessionSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Out of the inbox until then (or until the customer writes); null: not snoozed.",
     )
+    reopen_until = serializers.SerializerMethodField(
+        help_text=(
+            "Closed: until when a message from the customer reopens the conversation "
+            "(SESSION_REOPEN_WITHIN after the close); null: not closed, or it stays closed."
+        )
+    )
 
     class Meta:
         model = SupportSession
@@ -134,11 +141,17 @@ class SessionSerializer(serializers.ModelSerializer):
             "priority",
             "labels",
             "snoozed_until",
+            "reopen_until",
         ]
         read_only_fields = fields
 
     def get_assignee_name(self, session) -> str:
         return user_display_name(session.assignee)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_reopen_until(self, session) -> str | None:
+        until = session.reopen_until()
+        return None if until is None else serializers.DateTimeField().to_representation(until)
 
 
 # Staff's triage of a conversation: never shown to its customer (a label may say "angry").

@@ -10,14 +10,13 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from supportdesk import realtime
-from supportdesk.conf import app_setting
 from supportdesk.metrics import HANDOVERS
 
 from .exceptions import (
@@ -465,12 +464,6 @@ def _staff_or_none(user_id):
     return get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
 
 
-def session_reopen_window() -> timedelta | None:
-    """Return how long after a close a customer's message reopens it (None: never)."""
-    seconds = float(app_setting("SESSION_REOPEN_WITHIN"))
-    return timedelta(seconds=seconds) if seconds > 0 else None
-
-
 @transaction.atomic
 def session_reopen_on_customer_reply(*, session_id: uuid.UUID | str) -> SupportSession:
     """Reopen a closed session because its customer wrote again, if within the window.
@@ -482,9 +475,8 @@ def session_reopen_on_customer_reply(*, session_id: uuid.UUID | str) -> SupportS
     session = _locked(session_id)
     if session.status != SessionStatus.CLOSED:
         return session
-    window = session_reopen_window()
-    closed_at = session.closed_at  # unknown (a row closed by hand): stay closed
-    if window is None or closed_at is None or timezone.now() - closed_at > window:
+    until = session.reopen_until()  # the rule the customer's page is shown (session payload)
+    if until is None or timezone.now() > until:
         raise SessionClosed()
     return session_reopen(session_id=session.pk)
 

@@ -6,7 +6,7 @@ import { afterRender } from './messages.js';
 import { flushOutbox, queueMessage } from './outbox.js';
 import { sendFrame } from './socket.js';
 import { clearSuggestions } from './suggestions.js';
-import { config, el, state, TEXT } from './state.js';
+import { config, el, mayWrite, state, TEXT } from './state.js';
 import { clearNotice, showNotice } from './status.js';
 
 export function submitComposer() {
@@ -29,9 +29,9 @@ export function submitComposer() {
   stopTyping();
 }
 
-// Queue one customer message (typed with its files, or a quick reply pressed); false when the conversation is closed.
+// Queue one customer message (typed with its files, or a quick reply pressed); false when the conversation is closed for good.
 export function sendText(content, files = [], previews = []) {
-  if (state.closed) {
+  if (!mayWrite()) {
     showNotice(TEXT.closed, { key: 'composer' });
     return false;
   }
@@ -50,7 +50,7 @@ export function autoGrow() {
 
 export function updateCounter() {
   const over = updateCharCounter(el.input, el.counter, config.maxChars);
-  el.send.disabled = over || state.closed;
+  el.send.disabled = over || !mayWrite();
 }
 
 export function noteTyping() {
@@ -78,9 +78,9 @@ export function stopTyping() {
   }
 }
 
-export function setComposerEnabled(enabled) {
+export function setComposerEnabled(enabled, placeholder = 'Type your message…') {
   el.input.disabled = !enabled;
-  el.input.placeholder = enabled ? 'Type your message…' : 'Conversation closed';
+  el.input.placeholder = enabled ? placeholder : 'Conversation closed';
   el.composer.classList.toggle('is-disabled', !enabled);
   el.send.disabled = !enabled;
   setAttachmentsEnabled(enabled);

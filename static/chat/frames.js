@@ -2,7 +2,7 @@
 import { dispatchFrame, toSeq } from '../common/realtime.js';
 import { afterRender, buildProvisional, receiveMessage, updateSeen } from './messages.js';
 import { confirmPending, flushOutbox, markFailed } from './outbox.js';
-import { applySession } from './session.js';
+import { applySession, closeForGood } from './session.js';
 import { el, ERROR_FALLBACKS, state, STREAM_ORPHAN_MS } from './state.js';
 import {
   scheduleRead, setAgentThinking, setConn, setPeerTyping, setStatusNotice, showNotice,
@@ -86,7 +86,10 @@ export const frameHandlers = {
     const code = String(f.code || '');
     showNotice(f.detail || ERROR_FALLBACKS[code] || 'Something went wrong.', { key: 'frame' });
     attributeError(f, code);
-    if (code === 'session_closed' && !state.closed) applySession({ status: 'closed' });
+    if (code === 'session_closed') {
+      if (!state.closed) applySession({ status: 'closed', reopen_until: null });
+      closeForGood(); // the window has passed server-side: no more writing
+    }
   },
 };
 

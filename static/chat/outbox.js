@@ -5,7 +5,7 @@ import { setContent } from '../common/richtext.js';
 import { setPendingStatus } from '../common/ui.js';
 import { afterRender, insertBySeq, markRendered, timeEl } from './messages.js';
 import { budgetWaitMs, sendFrame } from './socket.js';
-import { el, state } from './state.js';
+import { el, mayWrite, state } from './state.js';
 
 // attachments: upload ids sent with the frame; preview: their names, shown until the stored message's links arrive.
 export function queueMessage(content, cid, attachments = [], preview = []) {
@@ -29,7 +29,7 @@ export function queueMessage(content, cid, attachments = [], preview = []) {
 export function flushOutbox() {
   clearTimeout(state.flushTimer);
   state.flushTimer = null;
-  if (!state.authed || state.closed) return;
+  if (!state.authed || !mayWrite()) return;
   for (const p of state.outbox.values()) {
     if (p.status !== 'queued') continue;
     const frame = { type: 'message', content: p.content, client_msg_id: p.cid };

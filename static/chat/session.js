@@ -91,10 +91,11 @@ export function abandonSession({ keepOutbox }) {
   clearTimeout(state.reconnectTimer);
   state.reconnectTimer = null;
   storage.clear();
+  clearTimeout(state.reopenTimer);
   const carry = keepOutbox ? Array.from(state.outbox.values()) : [];
   Object.assign(state, {
     session: null, info: null, lastSeq: 0, liveAfterSeq: 0,
-    readSeqSent: 0, peerReadSeq: 0, closed: false,
+    readSeqSent: 0, peerReadSeq: 0, closed: false, reopenUntil: 0, reopenTimer: null,
   });
   state.seqs.clear();
   state.ids.clear();
@@ -156,9 +157,28 @@ export function showClosed(info) {
   showRatingResult(rated ? Number(info.csat) : 0);
   showTranscriptOffer(info);
   el.newConv.hidden = false;
+  // Within SESSION_REOPEN_WITHIN the customer may simply write on: the message reopens it.
+  const until = Date.parse(info.reopen_until || '');
+  if (until > Date.now()) {
+    state.reopenUntil = until;
+    setComposerEnabled(true, TEXT.reopenPlaceholder);
+    clearTimeout(state.reopenTimer);
+    state.reopenTimer = setTimeout(closeForGood, Math.min(until - Date.now(), 2 ** 31 - 1));
+  }
+}
+
+// The reopen window passed (or the server said the conversation is closed): the composer goes.
+export function closeForGood() {
+  clearTimeout(state.reopenTimer);
+  state.reopenTimer = null;
+  state.reopenUntil = 0;
+  if (state.closed) setComposerEnabled(false);
 }
 
 export function reopen() {
+  clearTimeout(state.reopenTimer);
+  state.reopenTimer = null;
+  state.reopenUntil = 0;
   state.closed = false;
   hideClosedUi();
   setComposerEnabled(true);

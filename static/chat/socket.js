@@ -7,7 +7,7 @@ import { setPendingStatus } from '../common/ui.js';
 import { handleFrame } from './frames.js';
 import { dropStreams } from './messages.js';
 import { abandonSession, startNewSession } from './session.js';
-import { isValidSession, SESSION_REJECT_CODES, state } from './state.js';
+import { isValidSession, mayWrite, SESSION_REJECT_CODES, state } from './state.js';
 import { setAgentThinking, setConn, setPeerTyping } from './status.js';
 
 export function connect() {
@@ -52,7 +52,7 @@ export function onSocketClosed(code) {
     if (p.status === 'sending') setPendingStatus(p, 'queued');
   }
 
-  if (state.closed) { // a closed conversation has nothing more to receive
+  if (!mayWrite()) { // closed for good: nothing more to receive or send
     setConn('offline');
     return;
   }
@@ -73,7 +73,7 @@ export function scheduleReconnect() {
 }
 
 export function reconnectNow() {
-  if (state.closed || !state.session) return;
+  if (!mayWrite() || !state.session) return;
   C.reconnectNow(state, connect);
 }
 

@@ -17,6 +17,7 @@ export const TEXT = {
   escalated: "We're connecting you with a person. An agent will reply here shortly.",
   backToAi: "You're chatting with our assistant again.",
   closed: 'This conversation has been closed.',
+  reopenPlaceholder: 'Write to reopen this conversation…',
   joined: (name) => `${name} joined the conversation`,
 };
 
@@ -28,6 +29,11 @@ export const ERROR_FALLBACKS = {
   rate_limited: "You're sending messages too quickly. Please wait a moment.",
   session_closed: TEXT.closed,
 };
+
+// Whether the customer may send: the conversation is open, or closed but still reopenable.
+export function mayWrite() {
+  return !state.closed || Date.now() < state.reopenUntil;
+}
 
 export function readCookie(name) {
   const match = document.cookie.match(new RegExp('(?:^|;\\s*)' + name + '=([^;]*)'));
@@ -73,6 +79,8 @@ export const state = {
   typingIdleTimer: null,
   peerTypingTimer: null,
   closed: false,
+  reopenUntil: 0,         // closed: until when (ms) a message from us reopens it (server's reopen_until)
+  reopenTimer: null,
   rating: 0,              // the star chosen, not yet sent
   stickToBottom: true,
   scrollQueued: false,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,3 +62,17 @@ def console_login(page, url: str, username: str, password: str | None = None) ->
     page.fill("#id_username", username)
     page.fill("#id_password", password or f"{username}-password")
     page.click("#login-button")
+
+
+def off_loop(function):
+    """Run ORM code in a plain thread: Playwright's sync API keeps an event loop running here."""
+    from django.db import connection
+
+    def run():
+        try:
+            return function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

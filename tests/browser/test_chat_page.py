@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, off_loop
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -215,3 +215,68 @@ def test_choosing_an_offered_article_gets_its_answer(page):
     expect(page.locator("#status-notice")).not_to_contain_text(
         "connecting", ignore_case=True, timeout=TIMEOUT_MS
     )
+
+
+def _close_over_rest(base_url: str, session_id: str) -> None:
+    """Close as an integration would (the server process's own layer tells the page)."""
+    import urllib.request
+
+    from apikeys.services import api_key_create
+
+    key = off_loop(lambda: api_key_create(name="closer", scopes=["read", "write"]).key)
+    request = urllib.request.Request(  # noqa: S310 - the test's own server
+        f"{base_url}/api/v1/sessions/{session_id}/close/",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 200
+
+
+def _session_id(page) -> str:
+    return page.evaluate("JSON.parse(localStorage.getItem('supportdesk.session')).id")
+
+
+def test_writing_again_reopens_a_closed_conversation_from_the_page(page, embedded_server):
+    from sessions_app.models import SupportSession
+
+    page.wait_for_selector("#connection-state[data-state='online']")
+    ask(page, "I want to talk to a real person please")
+    expect(page.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
+    session_id = _session_id(page)
+    _close_over_rest(embedded_server, session_id)
+
+    expect(page.locator("#rating")).to_be_visible()
+    composer = page.locator("#message-input")
+    expect(composer).to_be_enabled()
+    expect(composer).to_have_attribute("placeholder", "Write to reopen this conversation…")
+    ask(page, "Sorry, one more thing about my order")
+    expect(page.locator("#rating")).to_be_hidden()
+    expect(page.locator("li.msg-customer[data-seq]").last).to_contain_text("one more thing")
+    expect(composer).to_have_attribute("placeholder", "Type your message…")
+    assert off_loop(lambda: SupportSession.objects.get(pk=session_id).status) != "closed"
+    assert _session_id(page) == session_id  # the same conversation, not a new one
+
+
+def test_with_reopening_off_a_closed_conversation_keeps_its_composer_disabled(
+    demo_kb, tmp_path, browser
+):
+    env = server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1", SESSION_REOPEN_WITHIN="0")
+    process, base_url = start_daphne(tmp_path, env)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(base_url + "/")
+        page.wait_for_selector("#connection-state[data-state='online']")
+        ask(page, "I want to talk to a real person please")
+        expect(page.locator("#status-notice")).to_contain_text("connecting", ignore_case=True)
+        _close_over_rest(base_url, _session_id(page))
+        expect(page.locator("#rating")).to_be_visible()
+        composer = page.locator("#message-input")
+        expect(composer).to_be_disabled()
+        expect(composer).to_have_attribute("placeholder", "Conversation closed")
+    finally:
+        context.close()
+        process.stop()

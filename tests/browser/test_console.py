@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,27 +10,13 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from sessions_app.models import SupportSession
-from tests.browser.conftest import console_login, new_page
+from tests.browser.conftest import console_login, new_page, off_loop
 from tests.browser.test_chat_page import ask
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var"
-
-
-def off_loop(function):
-    """Run ORM code in a plain thread: Playwright's sync API keeps an event loop running here."""
-    from django.db import connection
-
-    def run():
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 @pytest.fixture
