@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, off_loop
+from tests.browser.conftest import TIMEOUT_MS, new_page, off_loop
 from tests.servers import server_env, start_daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -264,10 +264,8 @@ def test_with_reopening_off_a_closed_conversation_keeps_its_composer_disabled(
 ):
     env = server_env(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER="1", SESSION_REOPEN_WITHIN="0")
     process, base_url = start_daphne(tmp_path, env)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = new_page(browser, 390, 844)
     try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
         page.goto(base_url + "/")
         page.wait_for_selector("#connection-state[data-state='online']")
         ask(page, "I want to talk to a real person please")
@@ -278,5 +276,5 @@ def test_with_reopening_off_a_closed_conversation_keeps_its_composer_disabled(
         expect(composer).to_be_disabled()
         expect(composer).to_have_attribute("placeholder", "Conversation closed")
     finally:
-        context.close()
+        page.context.close()
         process.stop()
