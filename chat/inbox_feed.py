@@ -66,13 +66,16 @@ class InboxFeed:
         except Exception:
             # The next message refreshes its row again; a console reload shows them all.
             logger.warning("Inbox rows for %d sessions not refreshed", len(pending), exc_info=True)
-            return
+            rows = []
         texts = [frame_text({"type": "inbox_update", "session": row}) for row in rows]
         for deliver in list(self._subscribers.values()):
             try:
                 await deliver(texts)
             except Exception:
                 logger.debug("Inbox update not delivered to one socket", exc_info=True)
+        if self._pending and self._subscribers:
+            # Touched while this flush queried: touch() saw it running and started none.
+            self._flush = asyncio.get_running_loop().create_task(self._flush_after_window())
 
 
 _feeds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, InboxFeed] = (

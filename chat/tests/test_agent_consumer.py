@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -380,3 +382,37 @@ async def test_every_console_of_a_process_shares_one_inbox_row_query(monkeypatch
     # One fetch for five consoles (the feed's window); each socket used to run its own.
     assert fetches == [{str(session.pk)}]
     assert inbox_feed.inbox_feed()._subscribers == {}  # every closed socket unsubscribed
+
+
+async def test_a_row_touched_while_the_feed_queries_is_sent_by_the_next_flush(monkeypatch):
+    import asyncio
+
+    from chat import inbox_feed
+
+    fetched, querying = [], asyncio.Event()
+
+    def slow_rows(session_ids):
+        fetched.append(set(session_ids))
+        time.sleep(0.3)  # the query is still running when the next message arrives
+        return [{"id": session_id} for session_id in sorted(session_ids)]
+
+    monkeypatch.setattr(inbox_feed, "_rows", slow_rows)
+    feed = inbox_feed.InboxFeed(window=0.05)
+    delivered = []
+
+    async def deliver(texts):
+        delivered.extend(texts)
+        querying.set()
+
+    feed.subscribe("console", deliver)
+    feed.touch("a")
+    await asyncio.sleep(0.15)  # the first flush is now inside its query
+    feed.touch("b")
+    await asyncio.wait_for(querying.wait(), timeout=5)
+    for _ in range(50):
+        if len(delivered) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert fetched == [{"a"}, {"b"}]
+    assert [json.loads(text)["session"]["id"] for text in delivered] == ["a", "b"]
+    feed.unsubscribe("console")
