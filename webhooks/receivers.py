@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 
@@ -32,8 +31,8 @@ logger = logging.getLogger(__name__)
 # lost bump (cache down at that moment) is bounded by the local lifetime.
 ENDPOINTS_VERSION_KEY = "webhooks:endpoints-version"
 SUBSCRIPTIONS_MAX_AGE = 30.0
-_subscriptions: tuple[str, frozenset[str], float] | None = None  # version, events, loaded at
-_subscriptions_lock = threading.Lock()
+# (version, events, loaded at): replaced whole, so readers in other threads see one or the other.
+_subscriptions: tuple[str, frozenset[str], float] | None = None
 
 
 def endpoints_changed() -> None:
@@ -47,8 +46,14 @@ def _on_endpoint_saved(sender, **kwargs) -> None:
 
 def _current_version() -> str | None:
     version = cache.get(ENDPOINTS_VERSION_KEY)
-    if version is None and cache.add(ENDPOINTS_VERSION_KEY, uuid.uuid4().hex, timeout=None):
-        version = cache.get(ENDPOINTS_VERSION_KEY)
+    if version is None:
+        fresh = uuid.uuid4().hex
+        # Another process may set it first: then its value is the one to compare with.
+        version = (
+            fresh
+            if cache.add(ENDPOINTS_VERSION_KEY, fresh, timeout=None)
+            else cache.get(ENDPOINTS_VERSION_KEY)
+        )
     return version  # None: the cache is down, read the table every time
 
 
@@ -72,8 +77,7 @@ def _subscribed(event_type: str) -> bool:
         for event in subscribed
     )
     if version is not None:
-        with _subscriptions_lock:
-            _subscriptions = (version, events, time.monotonic())
+        _subscriptions = (version, events, time.monotonic())
     return event_type in events
 
 

@@ -87,7 +87,7 @@ export const frameHandlers = {
     showNotice(f.detail || ERROR_FALLBACKS[code] || 'Something went wrong.', { key: 'frame' });
     attributeError(f, code);
     if (code === 'session_closed') {
-      if (!state.closed) applySession({ status: 'closed', reopen_until: null });
+      if (!state.closed) applySession({ status: 'closed' });
       closeForGood(); // the window has passed server-side: no more writing
     }
   },

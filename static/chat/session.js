@@ -91,11 +91,11 @@ export function abandonSession({ keepOutbox }) {
   clearTimeout(state.reconnectTimer);
   state.reconnectTimer = null;
   storage.clear();
-  clearTimeout(state.reopenTimer);
+  endReopenWindow();
   const carry = keepOutbox ? Array.from(state.outbox.values()) : [];
   Object.assign(state, {
     session: null, info: null, lastSeq: 0, liveAfterSeq: 0,
-    readSeqSent: 0, peerReadSeq: 0, closed: false, reopenUntil: 0, reopenTimer: null,
+    readSeqSent: 0, peerReadSeq: 0, closed: false,
   });
   state.seqs.clear();
   state.ids.clear();
@@ -167,18 +167,20 @@ export function showClosed(info) {
   }
 }
 
-// The reopen window passed (or the server said the conversation is closed): the composer goes.
-export function closeForGood() {
+function endReopenWindow() {
   clearTimeout(state.reopenTimer);
   state.reopenTimer = null;
   state.reopenUntil = 0;
+}
+
+// The reopen window passed (or the server said the conversation is closed): the composer goes.
+export function closeForGood() {
+  endReopenWindow();
   if (state.closed) setComposerEnabled(false);
 }
 
 export function reopen() {
-  clearTimeout(state.reopenTimer);
-  state.reopenTimer = null;
-  state.reopenUntil = 0;
+  endReopenWindow();
   state.closed = false;
   hideClosedUi();
   setComposerEnabled(true);
