@@ -2,11 +2,16 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
-# Django must be set up before anything imports models (the consumers do).
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (the consumers do); this is what
+# get_asgi_application() does, with our handler (one thread hop per request) in place of its.
+django.setup(set_prefix=False)
+
+from supportdesk.asgi_handler import SyncChainASGIHandler  # noqa: E402
+
+django_asgi_app = SyncChainASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -1,0 +1,95 @@
+"""The ASGI handler: the whole middleware chain and view in one synchronous call, on lanes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from channels.testing import HttpCommunicator
+from django.core.signals import request_started
+
+from supportdesk import asgi_handler
+from supportdesk.asgi import django_asgi_app
+
+
+def test_the_middleware_chain_is_built_synchronous():
+    # Django's stock handler builds an async chain below every async-capable middleware and
+    # hops to a thread and back for each of their hooks; ours is one sync callable.
+    assert not asyncio.iscoroutinefunction(django_asgi_app._middleware_chain)
+
+
+async def _get(path: str, headers=()):
+    headers = [(b"host", b"localhost"), *headers]
+    communicator = HttpCommunicator(django_asgi_app, "GET", path, headers=headers)
+    return await communicator.get_response(timeout=5)
+
+
+async def test_every_middleware_still_runs_through_asgi():
+    response = await _get("/health/live", [(b"x-request-id", b"abc-123")])
+    assert response["status"] == 200
+    headers = {name.lower(): value for name, value in response["headers"]}
+    assert headers[b"x-request-id"] == b"abc-123"  # RequestIdMiddleware, the outermost
+    assert headers[b"x-frame-options"] == b"DENY"  # XFrameOptionsMiddleware, near the view
+    assert b"default-src" in headers[b"content-security-policy"]  # CSPMiddleware
+    assert headers[b"x-content-type-options"] == b"nosniff"  # SecurityMiddleware
+
+
+async def test_one_request_is_one_hop_to_its_thread(monkeypatch):
+    hops = []
+    real = asgi_handler.sync_to_async
+
+    def counting(func, **kwargs):
+        hops.append(func)
+        return real(func, **kwargs)
+
+    monkeypatch.setattr(asgi_handler, "sync_to_async", counting)
+    response = await _get("/health/live")
+    assert response["status"] == 200
+    assert hops == [django_asgi_app.get_response]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sequential_requests_reuse_one_lane_thread():
+    seen: list[threading.Thread] = []  # the threads themselves: an ident can be reused
+
+    def record(**_):
+        seen.append(threading.current_thread())
+
+    request_started.connect(record, weak=False)
+    try:
+        for _ in range(5):
+            assert (await _get("/health/live"))["status"] == 200
+    finally:
+        request_started.disconnect(record)
+    # Django's own handler starts (and joins) a new thread per request.
+    assert len(seen) == 5 and len(set(seen)) == 1 and seen[0].name.startswith("http-lane")
+
+
+def test_lanes_are_one_per_request_in_flight_and_idle_ones_are_capped():
+    lanes = asgi_handler._Lanes(keep=2)
+    taken = [lanes.take() for _ in range(4)]
+    assert len(set(map(id, taken))) == 4  # nobody waits for a lane
+    for lane in taken:
+        lanes.give(lane)
+    assert len(lanes._idle) == 2
+    assert taken[2]._shutdown and taken[3]._shutdown  # the extra ones end their threads
+    assert lanes.take() is taken[1]
+
+
+async def test_concurrent_requests_each_get_their_own_lane():
+    # Two requests in flight at once never share a lane (one would wait for the other).
+    threads: list[threading.Thread] = []
+    both_inside = threading.Barrier(2, timeout=5)
+
+    def record(**_):
+        threads.append(threading.current_thread())
+        both_inside.wait()  # fails (BrokenBarrierError) if the two were serialised
+
+    request_started.connect(record, weak=False)
+    try:
+        first, second = await asyncio.gather(_get("/health/live"), _get("/health/live"))
+    finally:
+        request_started.disconnect(record)
+    assert first["status"] == second["status"] == 200
+    assert len(set(threads)) == 2
