@@ -18,7 +18,7 @@ from sessions_app.authentication import (
 )
 from sessions_app.exceptions import AlreadyAssigned, SessionClosed
 from sessions_app.models import HandledBy, SessionStatus, SupportSession
-from supportdesk.api import ApiError, Conflict, Pagination
+from supportdesk.api import ApiError, Conflict, Pagination, WindowCountPagination
 from supportdesk.conf import app_setting
 
 from . import selectors, services
@@ -110,13 +110,14 @@ class MessageListApi(APIView):
         ],
     )
     def get(self, request, session_id: str):
-        session = session_for_request(request, session_id)
+        # Only the session's id is used: skip loading its assignee, contact and team.
+        session = session_for_request(request, session_id, related=False)
         query = MessageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         queryset = selectors.messages_for_session(
             session_id=session.pk, after_seq=query.validated_data["after_seq"]
         )
-        paginator = Pagination()
+        paginator = WindowCountPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response([message_payload(m) for m in page])
 
@@ -165,7 +166,7 @@ class MessageListApi(APIView):
         ],
     )
     def post(self, request, session_id: str):
-        session = session_for_request(request, session_id)
+        session = session_for_request(request, session_id, related=False)
         query = MessageCreateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         if not isinstance(request.data, dict):
@@ -224,7 +225,7 @@ class NoteCreateApi(APIView):
         responses={201: StaffMessageSerializer, 200: StaffMessageSerializer},
     )
     def post(self, request, session_id: str):
-        session = session_for_request(request, session_id)
+        session = session_for_request(request, session_id, related=False)
         if not isinstance(request.data, dict):
             raise ApiError("invalid_field", "The body must be a JSON object.")
         payload = MessageCreateSerializer(data=request.data)

@@ -72,19 +72,24 @@ def _check_api_key_scope(request) -> None:
             raise exceptions.PermissionDenied(f"This API key lacks the '{scope}' scope.")
 
 
-def session_for_request(request, session_id: str) -> SupportSession:
-    """Return the session this request may see, or raise the API error that says why not."""
+def session_for_request(request, session_id: str, *, related: bool = True) -> SupportSession:
+    """Return the session this request may see, or raise the API error that says why not.
+
+    ``related=False``: without its assignee, contact and team loaded (``selectors.session_get``).
+    """
     _check_api_key_scope(request)
     try:
         parsed = selectors.parse_session_id(session_id)
         if is_staff_request(request):
-            return selectors.session_get(session_id=parsed)
+            return selectors.session_get(session_id=parsed, related=related)
         if not isinstance(request.auth, CustomerToken):
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 raise exceptions.PermissionDenied()  # signed in, but not staff
             raise exceptions.NotAuthenticated()
-        return selectors.session_for_customer(session_id=parsed, token=request.auth.token)
+        return selectors.session_for_customer(
+            session_id=parsed, token=request.auth.token, related=related
+        )
     except InvalidSessionId as error:
         raise ApiError(error.code, error.detail) from None
     except (SessionNotFound, SessionTokenInvalid):

@@ -34,21 +34,30 @@ def parse_session_id(raw: object) -> uuid.UUID:
         raise InvalidSessionId() from None
 
 
-def session_get(*, session_id: object) -> SupportSession:
-    """Return the session by id (validated first) or raise SessionNotFound."""
+def session_get(*, session_id: object, related: bool = True) -> SupportSession:
+    """Return the session by id (validated first) or raise SessionNotFound.
+
+    ``related=False`` skips the assignee, contact and team: a caller that needs only the
+    session's own fields (the hot message reads and writes) saves the joins and their SQL.
+    """
     parsed = parse_session_id(session_id)
+    queryset = SupportSession.objects.all()
+    if related:
+        queryset = queryset.select_related("assignee", "contact", "team")
     try:
-        return SupportSession.objects.select_related("assignee", "contact", "team").get(pk=parsed)
+        return queryset.get(pk=parsed)
     except SupportSession.DoesNotExist:
         raise SessionNotFound() from None
 
 
-def session_for_customer(*, session_id: object, token: str | None) -> SupportSession:
+def session_for_customer(
+    *, session_id: object, token: str | None, related: bool = True
+) -> SupportSession:
     """Return the session if ``token`` is its customer token; the one rule REST and WS share.
 
     Raises InvalidSessionId, SessionNotFound, or SessionTokenInvalid (a wrong token).
     """
-    session = session_get(session_id=session_id)
+    session = session_get(session_id=session_id, related=related)
     if not token or not hmac.compare_digest(session.token_hash, token_hash(token)):
         raise SessionTokenInvalid()
     return session

@@ -111,9 +111,30 @@ def test_message_listing_query_count_does_not_grow_with_messages(
     session = SupportSessionFactory(handled_by="human")
     for n in range(30):
         message_create(session_id=session.pk, role="agent", content=f"m{n}")
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # the session, then the page with its total
         response = customer(client).get(f"/api/v1/sessions/{session.pk}/messages/")
     assert len(response.json()["results"]) == 30
+
+
+def test_message_page_totals_are_right_on_every_page_and_past_the_end(
+    client, django_assert_num_queries
+):
+    # The total rides on the page's rows (COUNT(*) OVER ()); a page with no rows must still
+    # say how many there are, and internal notes never count.
+    session = SupportSessionFactory(handled_by="human")
+    url = f"/api/v1/sessions/{session.pk}/messages/"
+    assert customer(client).get(url).json()["count"] == 0
+    for n in range(1, 8):
+        message_create(session_id=session.pk, role="agent", content=f"m{n}")
+    Message.objects.create(session=session, seq=8, role="agent", content="note", internal=True)
+    last = client.get(url, {"limit": 3, "offset": 6}).json()
+    assert last["count"] == 7 and [m["seq"] for m in last["results"]] == [7]
+    assert last["next"] is None and last["previous"]
+    with django_assert_num_queries(3):  # no row to carry the total: it is counted
+        past = client.get(url, {"limit": 3, "offset": 50}).json()
+    assert past["count"] == 7 and past["results"] == []
+    newer = client.get(url, {"after_seq": 5, "limit": 1}).json()
+    assert newer["count"] == 2 and [m["seq"] for m in newer["results"]] == [6]
 
 
 def test_post_message_is_idempotent_by_client_msg_id(client):
