@@ -8,9 +8,10 @@ addresses. Signed-in active staff users are not throttled: they are identified p
 access is revoked by deactivating them. A refused request is a
 429 in the error shape with ``Retry-After`` and counts in ``RATE_LIMIT_HITS`` by scope.
 
-On Redis each check is one atomic script (a sliding log in a sorted set): DRF's own
-read-then-write of a cached list let a burst of concurrent requests all read the same history
-and pass together, and cost two round trips per throttle. Other caches (embedded mode's
+On Redis each check is one atomic script (a sliding log in a sorted set), and all of a
+request's throttles are checked in one round trip: DRF's own read-then-write of a cached list
+let a burst of concurrent requests all read the same history and pass together, and cost two
+round trips per throttle. Other caches (embedded mode's
 local memory, one process) keep DRF's implementation.
 """
 
@@ -32,18 +33,24 @@ logger = logging.getLogger(__name__)
 # Cache outages are reported on one logger (django-redis' too: DJANGO_REDIS_LOGGER).
 cache_logger = logging.getLogger("supportdesk.cache")
 
-# KEYS[1]: the log; ARGV: now (s), window (s), limit, a unique member. Returns {1} when the
-# request is admitted (and logged), else {0, oldest admitted time in the window}.
-_SLIDING_LOG = """
-local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
-  return {1}
+# One round trip for every throttle of a request. KEYS: the logs; ARGV[1]: now (s), then per
+# key its window (s), limit and a unique member. Per key: "ok" when the request is admitted
+# (and logged), else the oldest admitted time in its window.
+_SLIDING_LOGS = """
+local now = tonumber(ARGV[1])
+local verdicts = {}
+for i, key in ipairs(KEYS) do
+  local window, limit = tonumber(ARGV[i * 3 - 1]), tonumber(ARGV[i * 3])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now, ARGV[i * 3 + 1])
+    redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
+    verdicts[i] = 'ok'
+  else
+    verdicts[i] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+  end
 end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return {0, oldest[2]}
+return verdicts
 """
 
 
@@ -53,6 +60,48 @@ def _redis_client(cache):
     if get_client is None:
         return None
     return get_client(write=True)
+
+
+def _verdicts(request, view, client) -> dict:
+    """Check every Redis-backed throttle of ``view`` for ``request`` in one round trip, once.
+
+    DRF asks each throttle in turn (an IP and a customer token: two round trips per request, a
+    sixth of a message read's time); the first to ask checks them all and keeps the verdicts
+    on the request for the others. Each key is still its own sliding log, admitted or refused
+    on its own exactly as before.
+    """
+    verdicts = getattr(request, "_throttle_verdicts", None)
+    if verdicts is None:
+        throttles = []
+        for throttle in getattr(view, "get_throttles", list)():
+            if isinstance(throttle, RateThrottle) and throttle.rate is not None:
+                throttle.key = throttle.get_cache_key(request, view)
+                if throttle.key is not None:
+                    throttles.append(throttle)
+        verdicts = request._throttle_verdicts = _check(client, throttles)
+    return verdicts
+
+
+def _check(client, throttles: list[RateThrottle]) -> dict:
+    """Return {cache key: (now, b"ok" or the oldest admitted time)} for ``throttles``."""
+    if not throttles:
+        return {}
+    now = throttles[0].timer()
+    args: list = [repr(now)]
+    for throttle in throttles:
+        args += [throttle.duration, throttle.num_requests, f"{now!r}:{uuid.uuid4().hex[:12]}"]
+    keys = [throttle.cache.make_key(throttle.key) for throttle in throttles]
+    try:
+        answers = client.eval(_SLIDING_LOGS, len(keys), *keys, *args)
+    except RedisError:
+        # Fail open, like every other cache use here: an outage must not refuse traffic.
+        scopes = ", ".join(throttle.scope for throttle in throttles)
+        cache_logger.warning("Throttle %s not checked: the cache is unavailable", scopes)
+        answers = ["ok"] * len(throttles)
+    return {
+        throttle.key: (now, answer.decode() if isinstance(answer, bytes) else answer)
+        for throttle, answer in zip(throttles, answers, strict=True)
+    }
 
 
 class RateThrottle(SimpleRateThrottle):
@@ -93,24 +142,13 @@ class RateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.now = self.timer()
-        try:
-            admitted = client.eval(
-                _SLIDING_LOG,
-                1,
-                self.cache.make_key(self.key),
-                repr(self.now),
-                self.duration,
-                self.num_requests,
-                f"{self.now!r}:{uuid.uuid4().hex[:12]}",
-            )
-        except RedisError:
-            # Fail open, like every other cache use here: an outage must not refuse traffic.
-            cache_logger.warning("Throttle %s not checked: the cache is unavailable", self.scope)
+        verdicts = _verdicts(request, view, client)
+        if self.key not in verdicts:  # not one of the view's throttles: checked on its own
+            verdicts.update(_check(client, [self]))
+        self.now, verdict = verdicts[self.key]
+        if verdict == "ok":
             return True
-        if admitted[0] == 1:
-            return True
-        self._oldest = float(admitted[1])
+        self._oldest = float(verdict)
         return self.throttle_failure()
 
     def wait(self):

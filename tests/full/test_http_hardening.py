@@ -78,6 +78,57 @@ def test_a_concurrent_burst_is_admitted_exactly_up_to_the_limit(stack, settings)
     rate_limits_reset(names=["drf_throttles"])
 
 
+@pytest.mark.django_db
+def test_a_requests_throttles_are_one_redis_round_trip_each_budget_its_own(settings, monkeypatch):
+    """The customer-token and IP budgets of a request are checked by one script call, and
+    each is still kept and refused on its own (in-process, on this Redis)."""
+    from django_redis import get_redis_connection
+    from redis import Redis
+    from rest_framework.settings import api_settings
+    from rest_framework.test import APIClient
+
+    from sessions_app.selectors import token_hash
+    from supportdesk.ops import rate_limits_reset
+    from tests.factories import SupportSessionFactory
+
+    assert "django_redis" in settings.CACHES["default"]["BACKEND"]
+    get_redis_connection("default").ping()
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "customer_token": "3/min",
+            "anon_ip": "5/min",
+        },
+    }
+    api_settings.reload()
+    rate_limits_reset(names=["drf_throttles"])
+    evals = []
+    real_eval = Redis.eval
+    monkeypatch.setattr(Redis, "eval", lambda *a, **kw: evals.append(a) or real_eval(*a, **kw))
+    try:
+        first = SupportSessionFactory(token_hash=token_hash("token-a"))
+        second = SupportSessionFactory(token_hash=token_hash("token-b"))
+
+        def read(session, token):
+            client = APIClient(REMOTE_ADDR="198.51.100.77")
+            client.credentials(HTTP_AUTHORIZATION=f"Session {token}")
+            return client.get(f"/api/v1/sessions/{session.pk}/messages/")
+
+        statuses = [read(first, "token-a").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]  # the token's budget; the IP has had 4
+        assert len(evals) == 4  # one round trip per request for both budgets
+        assert evals[0][2] == 2  # numkeys: the token's log and the IP's
+        assert read(second, "token-b").status_code == 200  # another token: the IP's 5th
+        refused = read(second, "token-b")  # the IP's 6th: refused by the IP budget alone
+        assert refused.status_code == 429
+        assert 1 <= int(refused["Retry-After"]) <= 60
+    finally:
+        rate_limits_reset(names=["drf_throttles"])
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+        api_settings.reload()
+
+
 # --- finding 5: database connections stay under the pool's cap -------------------------------
 
 POOL_CAP = 4
