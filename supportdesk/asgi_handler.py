@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+
+
+class _Lane(ThreadPoolExecutor):
+    """A single-thread executor that knows whether work is still queued or running on it."""
+
+    def __init__(self):
+        super().__init__(max_workers=1, thread_name_prefix="http-lane")
+        self._count_lock = threading.Lock()
+        self.in_flight = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._count_lock:
+            self.in_flight += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
 
 
 class _Lanes:
@@ -14,24 +39,26 @@ class _Lanes:
     Django's handler gives every request a ``ThreadSensitiveContext`` of its own, and with it a
     new executor and thread that end with the request: a thread started and joined per request.
     A lane is such an executor kept for the next request; as many exist as requests are in
-    flight at once (no request waits for a lane), and at most ``keep`` idle ones are kept.
-    Used only from the event loop's thread, so it needs no lock.
+    flight at once (no request waits for a lane), and at most ``keep`` idle ones are kept. A
+    lane still running work when its request ends (the client went away while the view ran:
+    Django stops waiting, the thread cannot be stopped) is never reused: the next request
+    would queue behind it. Used only from the event loop's thread, so it needs no lock.
     """
 
     def __init__(self, keep: int):
         self.keep = keep
-        self._idle: list[ThreadPoolExecutor] = []
+        self._idle: list[_Lane] = []
 
-    def take(self) -> ThreadPoolExecutor:
+    def take(self) -> _Lane:
         if self._idle:
             return self._idle.pop()
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="http-lane")
+        return _Lane()
 
-    def give(self, lane: ThreadPoolExecutor) -> None:
-        if len(self._idle) < self.keep:
+    def give(self, lane: _Lane) -> None:
+        if lane.in_flight == 0 and len(self._idle) < self.keep:
             self._idle.append(lane)
         else:
-            lane.shutdown(wait=False)
+            lane.shutdown(wait=False)  # its thread ends once its work is done
 
 
 class SyncChainASGIHandler(ASGIHandler):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from channels.testing import HttpCommunicator
 from django.core.signals import request_started
+from django.http import HttpResponse
+from django.urls import path
 
 from supportdesk import asgi_handler
 from supportdesk.asgi import django_asgi_app
@@ -93,3 +97,69 @@ async def test_concurrent_requests_each_get_their_own_lane():
         request_started.disconnect(record)
     assert first["status"] == second["status"] == 200
     assert len(set(threads)) == 2
+
+
+def test_a_lane_still_running_work_is_not_reused():
+    lanes = asgi_handler._Lanes(keep=4)
+    lane = lanes.take()
+    release = threading.Event()
+    running = lane.submit(release.wait, 5)
+    lanes.give(lane)  # its request gave up waiting; the work goes on
+    try:
+        assert lanes.take() is not lane
+        assert lane._shutdown
+    finally:
+        release.set()
+    assert running.result(timeout=5) is True
+    done = lanes.take()
+    done.submit(lambda: None).result(timeout=5)
+    lanes.give(done)
+    assert lanes.take() is done  # idle again: kept
+
+
+# A view that blocks until told, to hold a lane the way a slow query or a long poll does.
+_slow_entered = threading.Event()
+_slow_release = threading.Event()
+
+
+def _slow(request):
+    _slow_entered.set()
+    _slow_release.wait(10)
+    return HttpResponse("slow")
+
+
+def _fast(request):
+    return HttpResponse("fast")
+
+
+urlpatterns = [path("slow/", _slow), path("fast/", _fast)]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_abandoned_mid_view_does_not_hold_up_the_next_one(settings):
+    settings.ROOT_URLCONF = __name__
+    _slow_entered.clear()
+    _slow_release.clear()
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/slow/",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost")],
+    }
+    slow = ApplicationCommunicator(django_asgi_app, scope)
+    try:
+        await slow.send_input({"type": "http.request", "body": b""})
+        assert await asyncio.to_thread(_slow_entered.wait, 5)
+        await slow.send_input({"type": "http.disconnect"})  # the client goes away
+        # Django's handler still waits for its thread; Daphne kills an application that has
+        # not ended some time after the disconnect (application_close_timeout), as here.
+        with contextlib.suppress(TimeoutError):
+            await slow.wait(timeout=0.5)
+        assert slow.future.done() and not _slow_release.is_set()
+        # Sent while the abandoned view still holds its thread: served at once, not after it.
+        fast = await asyncio.wait_for(_get("/fast/"), timeout=3)
+        assert fast["status"] == 200 and fast["body"] == b"fast"
+    finally:
+        _slow_release.set()
