@@ -160,7 +160,14 @@ class Stack:
         self.env = wf.server_env(ns)
         wf.flush_redis()
         self.port = wf.free_port()
-        self.worker = wf.start_ai_worker(self.env, args.tmp / f"w{self.port}.log") if ai else None
+        self.worker_processes = args.worker_concurrency
+        self.worker = (
+            wf.start_ai_worker(
+                self.env, args.tmp / f"w{self.port}.log", concurrency=args.worker_concurrency
+            )
+            if ai
+            else None
+        )
         app = {"app": "bench.bare_asgi:application"} if bare else {}
         self.daphne = wf.Daphne(self.env, self.port, args.tmp / f"d{self.port}.log", **app)
         self.daphne.wait_live()
@@ -359,8 +366,8 @@ async def agent_round_trip(
         "first_ms_v2": True,
         "final_ms": {"p50": pct(final_ms, 50), "p99": pct(final_ms, 99)},
         "replies_per_s": round(len(final_ms) / wall, 2),
-        "worker_processes": 2,
-        "replies_per_s_per_worker_process": round(len(final_ms) / wall / 2, 2),
+        "worker_processes": stack.worker_processes,
+        "replies_per_s_per_worker_process": round(len(final_ms) / wall / stack.worker_processes, 2),
     }
 
 
@@ -591,6 +598,9 @@ def main() -> int:
     parser.add_argument("--before-src", type=Path, help="a tree of the code before, to compare")
     parser.add_argument("--only", default="1,2,3,4", help="scenarios to run, e.g. 1,4")
     parser.add_argument("--db-name", default="sd_perf_bench")
+    parser.add_argument(
+        "--worker-concurrency", type=int, default=2, help="Celery worker processes (prefork)"
+    )
     parser.add_argument("--redis-db", type=int, default=1)
     parser.add_argument("--json-out", type=Path, default=ROOT / "docs" / "perf" / "results.jsonl")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "perf" / "issue11.png")

@@ -380,10 +380,10 @@ class Worker:
         self._log.close()
 
 
-def start_ai_worker(env: dict[str, str], log_path: Path) -> Worker:
+def start_ai_worker(env: dict[str, str], log_path: Path, concurrency: int = 2) -> Worker:
     """Load the demo knowledge base (seed_demo builds its index inline); start a worker."""
     run([str(BIN / "python"), "manage.py", "seed_demo"], env=env, timeout=180)
-    worker = Worker(env, log_path)
+    worker = Worker(env, log_path, concurrency=concurrency)
     worker.wait_ready()
     return worker
 
