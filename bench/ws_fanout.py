@@ -276,6 +276,7 @@ class Daphne:
         *,
         app: str = "supportdesk.asgi:application",
         profile: Path | None = None,
+        profile_gil: bool = False,
     ):
         self.port = port
         self.log_path = log_path
@@ -285,6 +286,9 @@ class Daphne:
         prefix = []
         if profile is not None:
             prefix = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "100"]
+            # --gil: only the thread holding the GIL, i.e. Python's own CPU time (a thread
+            # waiting on a socket or a lock is not sampled as busy).
+            prefix += ["--gil"] if profile_gil else []
             prefix += ["--nonblocking", "-o", str(profile), "--"]
         self.popen = subprocess.Popen(
             [
@@ -821,6 +825,9 @@ def main() -> int:
     parser.add_argument("--no-migrate", action="store_true", help="with --reuse-db: skip it")
     parser.add_argument("--server-root", type=Path, help="run the server from this tree")
     parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of Daphne here")
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="with --profile: sample the GIL holder only"
+    )
     parser.add_argument("--json-out", type=Path, help="append the summary (one JSON line)")
     parser.add_argument("--log-dir", type=Path, default=Path(tempfile.gettempdir()) / "ws_fanout")
     args = parser.parse_args()
@@ -856,7 +863,14 @@ def main() -> int:
         if args.ai:
             worker = start_ai_worker(env, args.log_dir / f"celery-{port}.log")
         app = "bench.bare_asgi:application" if args.server == "bare" else None
-        daphne = Daphne(env, port, log_path, profile=args.profile, **({"app": app} if app else {}))
+        daphne = Daphne(
+            env,
+            port,
+            log_path,
+            profile=args.profile,
+            profile_gil=args.profile_gil,
+            **({"app": app} if app else {}),
+        )
         daphne.wait_live()
         log(f"Daphne pid {daphne.popen.pid} on port {port}, layer {args.layer}, log {log_path}")
         summary = asyncio.run(asyncio.wait_for(bench(args, port, daphne), args.max_seconds))
