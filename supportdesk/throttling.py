@@ -83,7 +83,7 @@ def _verdicts(request, view, client) -> dict:
 
 
 def _check(client, throttles: list[RateThrottle]) -> dict:
-    """Return {cache key: (now, b"ok" or the oldest admitted time)} for ``throttles``."""
+    """Return {cache key: (now, "ok" or the oldest admitted time)} for ``throttles``."""
     if not throttles:
         return {}
     now = throttles[0].timer()
