@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.db import connections, router
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
@@ -61,7 +62,21 @@ def _wait_for_reply(message: Message, timeout: float) -> Message | None:
         session = SupportSession.objects.only("status", "handled_by").get(pk=message.session_id)
         if session.status != SessionStatus.OPEN or session.handled_by != HandledBy.AI:
             return None  # a person answers this one; nothing to wait for
+        _release_pooled_connection()
         time.sleep(0.1)
+
+
+def _release_pooled_connection() -> None:
+    """Give this thread's pooled database connection back between two polls.
+
+    A waiting request held its connection for the whole wait (up to 30 s): a few customers
+    waiting for replies took every one of the process's DB_POOL_MAX_SIZE connections, and
+    every other request got 503. The next poll borrows one again. Without a pool (or inside
+    a transaction) the connection stays: reopening a plain one every poll would cost more.
+    """
+    connection = connections[router.db_for_read(Message)]
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 MESSAGE_EXAMPLE = {

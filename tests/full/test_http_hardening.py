@@ -18,7 +18,7 @@ import pytest
 
 from supportdesk.conf import parse_rate
 from tests.full.conftest import Ws, http, subprocess_env
-from tests.servers import database_url, free_port, start_daphne
+from tests.servers import database_url, free_port, start_daphne, start_redis
 
 pytestmark = pytest.mark.full
 
@@ -285,6 +285,58 @@ def test_a_request_that_cannot_get_a_connection_in_time_is_503_not_500(
         assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
     finally:
         daphne.stop()
+
+
+def test_customers_waiting_for_replies_do_not_hold_the_pool(stack, transactional_db, tmp_path):
+    """POST ?wait= polls for the AI's reply; between polls it gives its pooled connection
+    back, so three customers waiting on a pool of two leave room for everyone else."""
+    redis_port = free_port()
+    redis = start_redis(tmp_path, redis_port)  # a broker no worker reads: replies never come
+    env = subprocess_env()
+    env.update(
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        DB_POOL_MIN_SIZE="1",
+        DB_POOL_MAX_SIZE="2",
+        DB_POOL_TIMEOUT="1",
+        SESSION_CREATE_RATE="1000/min",
+    )
+    daphne, base = start_daphne(tmp_path, env)
+    try:
+        sessions = [http("POST", f"{base}/api/v1/sessions/", json_body={}).body for _ in range(4)]
+
+        def ask(session: dict) -> tuple[int, object, float]:
+            began = time.perf_counter()
+            response = http(
+                "POST",
+                f"{base}/api/v1/sessions/{session['id']}/messages/?wait=3",
+                json_body={"content": "Where is my parcel?"},
+                headers={"Authorization": f"Session {session['token']}"},
+                timeout=30,
+            )
+            return response.status, response.body, time.perf_counter() - began
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            waiting = [pool.submit(ask, session) for session in sessions[:3]]
+            time.sleep(1.2)  # all three are polling now (and would hold both connections)
+            reader = sessions[3]
+            began = time.perf_counter()
+            read = http(
+                "GET",
+                f"{base}/api/v1/sessions/{reader['id']}/messages/",
+                headers={"Authorization": f"Session {reader['token']}"},
+                timeout=30,
+            )
+            read_seconds = time.perf_counter() - began
+            answers = [future.result(timeout=30) for future in waiting]
+        assert read.status == 200, read.body
+        assert read_seconds < 1.0, f"a read behind three long polls took {read_seconds:.2f} s"
+        for status, body, seconds in answers:
+            assert status == 201, body  # stored; none refused for want of a connection
+            assert body["reply"] is None and 2.9 < seconds < 10
+        assert "Traceback" not in daphne.log_text()
+    finally:
+        daphne.stop()
+        redis.stop()
 
 
 # --- finding 10c/10d: a database outage answers 503 + Retry-After, and hides its address ------
