@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 from django.db import connections, router
@@ -50,6 +52,29 @@ class MessageWithReplySerializer(MessageSerializer):
 
     class Meta(MessageSerializer.Meta):
         fields = [*MessageSerializer.Meta.fields, "reply"]
+
+
+logger = logging.getLogger(__name__)
+
+# Long polls in progress in this process (API_WAIT_MAX_CONCURRENT caps them).
+_waits_lock = threading.Lock()
+_waits_in_progress = 0
+
+
+def _wait_slot_take() -> bool:
+    """Take one of the process's API_WAIT_MAX_CONCURRENT wait slots; False when none is free."""
+    global _waits_in_progress
+    with _waits_lock:
+        if _waits_in_progress >= int(app_setting("API_WAIT_MAX_CONCURRENT")):
+            return False
+        _waits_in_progress += 1
+        return True
+
+
+def _wait_slot_give() -> None:
+    global _waits_in_progress
+    with _waits_lock:
+        _waits_in_progress -= 1
 
 
 def _wait_for_reply(message: Message, timeout: float) -> Message | None:
@@ -218,9 +243,16 @@ class MessageListApi(APIView):
             # The AI answers customers only: waiting on a staff or API-key message would hold
             # the request (and a worker thread) for the whole wait for nothing.
             body["reply"] = None
-        elif wait > 0:
-            reply = _wait_for_reply(result.message, wait)
+        elif wait > 0 and _wait_slot_take():
+            try:
+                reply = _wait_for_reply(result.message, wait)
+            finally:
+                _wait_slot_give()
             body["reply"] = message_payload(reply) if reply else None
+        elif wait > 0:
+            # Every slot is taken: the message is stored; the client reads the reply later.
+            logger.info("Not waiting for a reply: %s long polls already", _waits_in_progress)
+            body["reply"] = None
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
 

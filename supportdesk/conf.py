@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "WS_TRANSPORT_RATE": "100/10s",
     "WS_SHUTDOWN_GRACE": 3.0,
     "API_WAIT_MAX_SECONDS": 30,
+    # At most this many ?wait= long polls per process at once; beyond it a message is stored
+    # and returned without waiting (reply: null), so waiting customers can't pile up threads.
+    "API_WAIT_MAX_CONCURRENT": 100,
     # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer is the client.
     "TRUSTED_PROXIES": (),
     "METRICS_TOKEN": "",  # empty: no bearer token accepted at /metrics

@@ -402,6 +402,8 @@ CHAT_AGENT_RECHECK_SECONDS = env.float("CHAT_AGENT_RECHECK_SECONDS", default=5.0
 WS_MAX_QUEUED_FRAMES = env.int("WS_MAX_QUEUED_FRAMES", default=32)
 WS_TRANSPORT_RATE = env.str("WS_TRANSPORT_RATE", default="100/10s")
 WS_SHUTDOWN_GRACE = env.float("WS_SHUTDOWN_GRACE", default=3.0)
+# REST long polls (POST …/messages/?wait=N) in progress at once per process.
+API_WAIT_MAX_CONCURRENT = env.int("API_WAIT_MAX_CONCURRENT", default=100)
 
 # --- Attachments (docs/api.md "Attachments") ---------------------------------------------
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

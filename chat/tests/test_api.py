@@ -197,6 +197,24 @@ def test_post_with_wait_returns_the_agents_reply(client, demo_kb):
     assert 0 <= reply["confidence"] <= 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_waits_beyond_the_process_cap_return_at_once_without_the_reply(client, demo_kb, settings):
+    # Eager Celery stores the AI's reply before the view polls: with a free slot the reply
+    # comes back; with none the message is stored and returned without waiting for it.
+    settings.API_WAIT_MAX_CONCURRENT = 1
+    url = f"/api/v1/sessions/{SupportSessionFactory().pk}/messages/?wait=5"
+    for _ in range(2):  # the slot is given back after each wait
+        response = customer(client).post(
+            url, {"content": "How do I reset my password?"}, format="json"
+        )
+        assert response.status_code == 201 and response.json()["reply"]["role"] == "assistant"
+    settings.API_WAIT_MAX_CONCURRENT = 0
+    response = client.post(url, {"content": "And my email?"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["reply"] is None
+    assert Message.objects.filter(content="And my email?").exists()
+
+
 def test_wait_over_30_is_refused(client):
     session = SupportSessionFactory()
     response = customer(client).post(
