@@ -23,6 +23,26 @@ def test_the_middleware_chain_is_built_synchronous():
     assert not asyncio.iscoroutinefunction(django_asgi_app._middleware_chain)
 
 
+def test_every_view_is_synchronous():
+    # The chain is built synchronous because every view is: an async view would still be
+    # served (Django adapts it) but would hold a lane's thread while it awaits. Adding one is
+    # a decision to revisit supportdesk/asgi_handler.py, not an accident.
+    from asgiref.sync import iscoroutinefunction
+    from django.urls import get_resolver
+
+    def callbacks(resolver):
+        for pattern in resolver.url_patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from callbacks(pattern)
+            else:
+                yield pattern.callback
+
+    views = list(callbacks(get_resolver()))
+    assert len(views) > 50
+    async_views = [view for view in views if iscoroutinefunction(view)]
+    assert async_views == []
+
+
 async def _get(path: str, headers=()):
     headers = [(b"host", b"localhost"), *headers]
     communicator = HttpCommunicator(django_asgi_app, "GET", path, headers=headers)
