@@ -4,7 +4,7 @@
 The question issue 11 leaves open: would an async driver (psycopg's ``AsyncConnection`` from
 an ``AsyncConnectionPool``) store a customer message for less CPU than what the consumers do
 now (``run_db``: a hop to a pool thread, Django's pooled sync connection)? Both variants run
-the very statement of the message path (``chat.services._PERSIST_SQL``: seq, idempotency and
+the very statement of the message path (``chat.services.persist_statement``: seq, idempotency and
 insert in one CTE, in a short transaction) from ``--tasks`` concurrent coroutines on one event
 loop, on PostgreSQL, and report messages/s and the process's CPU per message (all threads).
 Nothing else of the message path runs (no broadcast, no signals), so the difference is the
@@ -50,41 +50,25 @@ def setup_django(db_name: str) -> None:
 
 
 def persist_sql_and_params(session_id: uuid.UUID, content: str, client_msg_id: str):
-    """The message path's statement and its parameters, built as chat.services builds them."""
+    """The message path's statement and its parameters, built by chat.services itself."""
     from django.db import connection
-    from django.utils import timezone
 
-    from chat.models import Message, MessageRole
-    from chat.services import _PERSIST_SQL
-    from sessions_app.models import SessionStatus, SupportSession
+    from chat.models import MessageRole
+    from chat.services import persist_statement
 
-    message = Message(
-        seq=0,
+    _, sql, params = persist_statement(
+        connection,
         session_id=session_id,
-        role=MessageRole.CUSTOMER,
-        content=content,
-        client_msg_id=client_msg_id,
+        refuse_if_closed=False,
+        refuse_if_snoozed=False,
+        fields={
+            "session_id": session_id,
+            "role": MessageRole.CUSTOMER,
+            "content": content,
+            "client_msg_id": client_msg_id,
+        },
     )
-    quote = connection.ops.quote_name
-    columns, placeholders, params = [], [], []
-    for field in Message._meta.concrete_fields:
-        columns.append(quote(field.column))
-        if field.attname == "seq":
-            placeholders.append("s.last_seq")
-            continue
-        if field.attname == "session_id":
-            placeholders.append("s.id")
-            continue
-        value = field.pre_save(message, add=True)
-        placeholders.append("%s")
-        params.append(field.get_db_prep_save(value, connection=connection))
-    sql = _PERSIST_SQL.format(
-        session_table=quote(SupportSession._meta.db_table),
-        message_table=quote(Message._meta.db_table),
-        columns=", ".join(columns),
-        values=", ".join(placeholders),
-    )
-    return sql, [timezone.now(), session_id, *params, SessionStatus.CLOSED, False, False]
+    return sql, params
 
 
 def sessions(count: int) -> list[uuid.UUID]:

@@ -96,23 +96,22 @@ SELECT s.last_seq, s.status, s.handled_by, (SELECT count(*) FROM i) FROM s
 """
 
 
-def _persist_one_statement(
+def persist_statement(
+    connection,
     *,
     session_id: uuid.UUID | str,
     refuse_if_closed: bool,
     refuse_if_snoozed: bool,
     fields: dict[str, Any],
-) -> tuple[Message, str, str] | None:
-    """Store a message in one statement on PostgreSQL; None when the general path must decide.
+) -> tuple[Message, str, list]:
+    """Return the unsaved message, and the PostgreSQL statement and parameters that store it.
 
-    Returns the message and the session's status and handled_by as they were under the lock.
     Every concrete field of Message is written (defaults and auto_now_add applied as
-    ``Model.save`` would), so a field added to the model needs no change here.
+    ``Model.save`` would), so a field added to the model needs no change here. Public for
+    ``bench/async_db.py``, which runs the very same statement on another driver.
     """
-    now = timezone.now()
     message = Message(seq=0, **fields)
-    columns, placeholders, params = [], [], []
-    connection = connections[router.db_for_write(Message)]
+    columns, placeholders, values = [], [], []
     quote = connection.ops.quote_name
     for field in Message._meta.concrete_fields:
         columns.append(quote(field.column))
@@ -124,26 +123,46 @@ def _persist_one_statement(
             continue
         value = field.pre_save(message, add=True)
         placeholders.append("%s")
-        params.append(field.get_db_prep_save(value, connection=connection))
+        values.append(field.get_db_prep_save(value, connection=connection))
     sql = _PERSIST_SQL.format(
         session_table=quote(SupportSession._meta.db_table),
         message_table=quote(Message._meta.db_table),
         columns=", ".join(columns),
         values=", ".join(placeholders),
     )
+    params = [
+        timezone.now(),
+        session_id,
+        *values,
+        SessionStatus.CLOSED,
+        refuse_if_closed,
+        refuse_if_snoozed,
+    ]
+    return message, sql, params
+
+
+def _persist_one_statement(
+    *,
+    session_id: uuid.UUID | str,
+    refuse_if_closed: bool,
+    refuse_if_snoozed: bool,
+    fields: dict[str, Any],
+) -> tuple[Message, str, str] | None:
+    """Store a message in one statement on PostgreSQL; None when the general path must decide.
+
+    Returns the message and the session's status and handled_by as they were under the lock.
+    """
+    connection = connections[router.db_for_write(Message)]
+    message, sql, params = persist_statement(
+        connection,
+        session_id=session_id,
+        refuse_if_closed=refuse_if_closed,
+        refuse_if_snoozed=refuse_if_snoozed,
+        fields=fields,
+    )
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                [
-                    now,
-                    session_id,
-                    *params,
-                    SessionStatus.CLOSED,
-                    refuse_if_closed,
-                    refuse_if_snoozed,
-                ],
-            )
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None or row[3] != 1:
             # No session, a closed or snoozed one, or a re-send: undo the seq and let the
