@@ -272,6 +272,7 @@ class NoteCreateApi(APIView):
         responses={201: StaffMessageSerializer, 200: StaffMessageSerializer},
     )
     def post(self, request, session_id: str):
+        # Only the session's id is used, as for messages.
         session = session_for_request(request, session_id, related=False)
         if not isinstance(request.data, dict):
             raise ApiError("invalid_field", "The body must be a JSON object.")
